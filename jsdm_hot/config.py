@@ -1,0 +1,131 @@
+"""Hyper-parameters of HOT-VAE in one dataclass, with the paper's search grid.
+
+Defaults are taken from inside the paper's grid (Zhao et al. 2021, §Experiments):
+
+===========  ===========================  ========
+parameter    paper grid                   default
+===========  ===========================  ========
+lr           {2e-4, 3e-4, 7.5e-4}         7.5e-4
+lambda1      {0.1, 0.2, 0.3}              0.1
+lambda2      {1, 100, 1000}               1
+beta         {1e-5, 1e-4, 0}              1e-4
+d_model      {100, 200, 512}              200
+n_layers     {2, 3, 4, 5}                 2
+dropout      {0, 0.1, 0.2, 0.5}           0.1
+max_epochs   <= 200                       200
+===========  ===========================  ========
+
+``lambda0`` (weight of the final BCE) is 1 in the paper. Values not given by
+the paper (latent size, heads, encoder width, batch size, patience) are ours
+and documented on each field. :data:`PAPER_GRID` holds the grid for searches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from jsdm_hot.errors import InputDataError
+
+__all__ = ["HotVAEConfig", "PAPER_GRID"]
+
+PAPER_GRID: dict[str, tuple] = {
+    "lr": (2e-4, 3e-4, 7.5e-4),
+    "lambda1": (0.1, 0.2, 0.3),
+    "lambda2": (1.0, 100.0, 1000.0),
+    "beta": (1e-5, 1e-4, 0.0),
+    "d_model": (100, 200, 512),
+    "n_layers": (2, 3, 4, 5),
+    "dropout": (0.0, 0.1, 0.2, 0.5),
+}
+
+
+@dataclass
+class HotVAEConfig:
+    """All HOT-VAE hyper-parameters (architecture, loss weights, optimisation).
+
+    Attributes
+    ----------
+    d_model : int
+        Width of species nodes and attention (paper's d).
+    n_layers : int
+        Decoder layers; n layers model (n+1)-order species interactions.
+    n_heads : int
+        Attention heads (ours: 4; must divide ``d_model``).
+    latent_dim : int
+        Size of each Gaussian latent subspace (ours: 64, as MPVAE).
+    n_subspaces_x, n_subspaces_y : int
+        J and K, the number of latent subspaces of the feature and label branch.
+    encoder_hidden : int
+        Hidden width of the 3-layer MLP encoders (ours).
+    dropout : float
+    lambda0, lambda1, lambda2, beta : float
+        Loss weights of Eq 17: final BCE, intermediate BCE, ranking loss, KL.
+    lr, weight_decay : float
+        Adam settings.
+    batch_size : int
+    max_epochs : int
+    patience : int
+        Early stopping: epochs without validation maF1 improvement (ours: 20).
+    min_delta : float
+        Smallest maF1 gain that counts as an improvement.
+    grad_clip : float
+        Max gradient norm (0 disables; ours: 5, guards against rare spikes).
+    threshold_mode : str
+        ``"per_label"`` or ``"global"`` threshold chosen on validation data.
+    """
+
+    d_model: int = 200
+    n_layers: int = 2
+    n_heads: int = 4
+    latent_dim: int = 64
+    n_subspaces_x: int = 1
+    n_subspaces_y: int = 1
+    encoder_hidden: int = 256
+    dropout: float = 0.1
+    lambda0: float = 1.0
+    lambda1: float = 0.1
+    lambda2: float = 1.0
+    beta: float = 1e-4
+    lr: float = 7.5e-4
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    max_epochs: int = 200
+    patience: int = 20
+    min_delta: float = 1e-4
+    grad_clip: float = 5.0
+    threshold_mode: str = "per_label"
+
+    def validate(self) -> "HotVAEConfig":
+        """Check ranges; raise :class:`InputDataError` naming the parameter."""
+        positive_int = ["d_model", "n_layers", "n_heads", "latent_dim", "n_subspaces_x", "n_subspaces_y",
+                        "encoder_hidden", "batch_size", "max_epochs"]
+        for name in positive_int:
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise InputDataError(f"hyper-parameter {name} must be a positive integer, got {v!r}")
+        if self.d_model % self.n_heads:
+            raise InputDataError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputDataError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("lambda0", "lambda1", "lambda2", "beta", "weight_decay", "grad_clip", "min_delta"):
+            if getattr(self, name) < 0:
+                raise InputDataError(f"hyper-parameter {name} must be >= 0, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise InputDataError(f"lr must be > 0, got {self.lr}")
+        if self.patience < 0:
+            raise InputDataError(f"patience must be >= 0, got {self.patience}")
+        if self.threshold_mode not in ("per_label", "global"):
+            raise InputDataError(f"threshold_mode must be 'per_label' or 'global', got {self.threshold_mode!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "HotVAEConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InputDataError(f"unknown hyper-parameters {unknown}; known: {sorted(known)}")
+        return cls(**d)
