@@ -1,2 +1,42 @@
-"""jsdm-hot: joint species distribution modelling with HOT-VAE."""
+"""jsdm-hot: joint species distribution modelling with HOT-VAE.
+
+Public API (heavy optional parts are imported on first use)::
+
+    from jsdm_hot import CommunityData, HotVAE, HotVAEConfig, LabelGraph
+    from jsdm_hot import read_wide_csv, simulate_community, evaluate, load_ebird
+"""
+
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+from jsdm_hot.config import PAPER_GRID, HotVAEConfig
+from jsdm_hot.data.community import CommunityData
+from jsdm_hot.errors import InputDataError, JsdmHotError, ModelFileError, NotFittedError, TreeError
+from jsdm_hot.estimator import HotVAE
+from jsdm_hot.graph import LabelGraph
+
+# name -> module, imported lazily so optional dependencies load only when used
+_LAZY = {
+    "read_wide_csv": "jsdm_hot.data.tables",
+    "write_wide_csv": "jsdm_hot.data.tables",
+    "simulate_community": "jsdm_hot.data.simulate",
+    "load_ebird": "jsdm_hot.data.ebird",
+    "evaluate": "jsdm_hot.evaluation",
+    "build_label_graph": "jsdm_hot.phylo",
+    "predict_grid": "jsdm_hot.maps",
+}
+
+__all__ = [
+    "CommunityData", "HotVAE", "HotVAEConfig", "LabelGraph", "PAPER_GRID",
+    "JsdmHotError", "InputDataError", "ModelFileError", "NotFittedError", "TreeError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'jsdm_hot' has no attribute {name!r}")

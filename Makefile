@@ -1,0 +1,37 @@
+# jsdm-hot: `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+DEMO   := demo_output
+
+.PHONY: demo test install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned: on these machines 2.13.0 is a local CPU wheel, while an
+# unpinned torch would pull a multi-GB CUDA build. pyproject asks for torch>=2.3.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[all,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/jsdm-hot simulate $(DEMO)/example --seed 0
+	$(VENV)/bin/jsdm-hot fit $(DEMO)/example/community.csv --tree $(DEMO)/example/tree.nwk --graph phylo+prior \
+		--out $(DEMO)/model --overwrite --epochs 60 --patience 15 --d-model 64 --draws 100 \
+		--report $(DEMO)/report --no-progress
+	$(VENV)/bin/jsdm-hot map $(DEMO)/model $(DEMO)/example/community.csv --out $(DEMO)/maps \
+		--layers richness,uncertainty,community --draws 100
+	@echo "demo written to $(DEMO)/ (model, report, maps)"
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

@@ -1,0 +1,364 @@
+"""HotVAE: the scikit-learn style estimator users fit, predict, sample, save and load.
+
+It is glue: inputs are validated and standardised here, the network is
+:class:`jsdm_hot.model.HotVAEModule`, the loop is :func:`jsdm_hot.train.train_module`,
+the draws come from :mod:`jsdm_hot.posterior`, and files from :mod:`jsdm_hot.io`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.data.community import CommunityData, check_covariates, check_occurrences
+from jsdm_hot.errors import InputDataError, ModelFileError, NotFittedError
+from jsdm_hot.graph import LabelGraph
+from jsdm_hot.thresholds import apply_thresholds
+
+__all__ = ["HotVAE"]
+
+logger = logging.getLogger(__name__)
+
+#: Keys of the arrays stored in ``weights.safetensors`` besides the module's own (``module.*``).
+SAVE_KEYS = {"x_mean": "x_mean", "x_scale": "x_scale", "thresholds": "thresholds"}
+
+
+def _split_input(X, Y, what: str = "X") -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None, tuple[str, ...] | None]:
+    """(X array, Y array or None, covariate names or None, species names or None)."""
+    if isinstance(X, CommunityData):
+        if Y is not None:
+            raise InputDataError(f"{what} is a CommunityData: pass occurrences inside it, not as a separate Y")
+        return X.X, X.Y, X.covariates, X.species
+    Xa = np.asarray(X)
+    if Xa.ndim != 2:
+        raise InputDataError(f"{what} must be 2-D (n_sites, n_features), got shape {Xa.shape}")
+    names = tuple(str(c) for c in X.columns) if hasattr(X, "columns") else None
+    Xa = check_covariates(Xa, names or [f"x_{j}" for j in range(Xa.shape[1])])
+    Ya = None
+    species = None
+    if Y is not None:
+        species = tuple(str(c) for c in Y.columns) if hasattr(Y, "columns") else None
+        Ya = np.asarray(Y)
+        Ya = check_occurrences(Ya, species or [f"sp_{j}" for j in range(Ya.shape[1] if Ya.ndim == 2 else 0)])
+        if Ya.shape[0] != Xa.shape[0]:
+            raise InputDataError(f"{what} has {Xa.shape[0]} rows but Y has {Ya.shape[0]}")
+    return Xa, Ya, names, species
+
+
+class HotVAE(BaseEstimator):
+    """HOT-VAE joint species distribution model (Zhao et al., AAAI 2021).
+
+    Parameters
+    ----------
+    config : HotVAEConfig or dict, optional
+        Hyper-parameters; default :class:`HotVAEConfig()` (paper defaults).
+    graph : {"complete", "prior"}, default="complete"
+        Label graph built from the training data when ``fit`` gets no
+        ``label_graph`` (phylogenetic graphs: build one with
+        :func:`jsdm_hot.phylo.build_label_graph` and pass it to ``fit``).
+    val_fraction : float, default=0.1
+        Share of the training sites held out for early stopping and
+        thresholds when ``fit`` gets no validation data.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int, default=0
+        Seeds initialisation, dropout, shuffling and the validation split.
+    progress : bool, default=False
+        Show progress bars.
+    checkpoint_dir : str or path, optional
+        Write a training checkpoint after every epoch; ``fit(resume=True)``
+        continues from it.
+
+    Attributes
+    ----------
+    module_ : HotVAEModule
+    label_graph_ : LabelGraph
+    species_ : tuple of str, length n_species
+    feature_names_in_ : tuple of str, length n_features_in_
+    n_features_in_ : int
+    x_mean_, x_scale_ : ndarray of shape (n_features_in_,)
+        Training standardisation, reused for every prediction.
+    thresholds_ : ndarray of shape (n_species,)
+        Decision thresholds chosen on the validation data.
+    history_ : list of dict
+        Per-epoch training and validation record.
+    best_epoch_ : int
+    config_ : HotVAEConfig
+        The validated configuration used.
+
+    Examples
+    --------
+    >>> from jsdm_hot import HotVAE, HotVAEConfig
+    >>> from jsdm_hot.data.simulate import simulate_community
+    >>> sim = simulate_community(n_sites=300, n_species=8, seed=1)
+    >>> model = HotVAE(HotVAEConfig(max_epochs=3, d_model=32)).fit(sim.data)
+    >>> model.predict_proba(sim.data).shape
+    (300, 8)
+    """
+
+    def __init__(
+        self,
+        config: HotVAEConfig | dict | None = None,
+        graph: str = "complete",
+        val_fraction: float = 0.1,
+        device: str = "auto",
+        random_state: int = 0,
+        progress: bool = False,
+        checkpoint_dir: str | Path | None = None,
+    ):
+        self.config = config
+        self.graph = graph
+        self.val_fraction = val_fraction
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.checkpoint_dir = checkpoint_dir
+
+    # ------------------------------------------------------------------ fit
+    def _resolved_config(self) -> HotVAEConfig:
+        cfg = self.config
+        if cfg is None:
+            cfg = HotVAEConfig()
+        elif isinstance(cfg, dict):
+            cfg = HotVAEConfig.from_dict(cfg)
+        elif not isinstance(cfg, HotVAEConfig):
+            raise InputDataError(f"config must be a HotVAEConfig, a dict or None, got {type(cfg).__name__}")
+        return HotVAEConfig.from_dict(cfg.to_dict()).validate()
+
+    def fit(
+        self,
+        X,
+        Y=None,
+        *,
+        X_val=None,
+        Y_val=None,
+        label_graph: LabelGraph | None = None,
+        resume: bool = False,
+    ) -> "HotVAE":
+        """Train on sites ``X`` with occurrences ``Y``.
+
+        Parameters
+        ----------
+        X : CommunityData or array-like of shape (n_sites, n_features)
+            A CommunityData carries its occurrences (leave ``Y`` None).
+        Y : array-like of shape (n_sites, n_species), optional
+        X_val, Y_val : validation data in the same forms, optional
+            Used for early stopping, model selection (maF1) and thresholds.
+            Without them ``val_fraction`` of ``X`` is held out at random.
+        label_graph : LabelGraph, optional
+            Overrides ``graph``; its species must equal the data's.
+        resume : bool
+            Continue from the checkpoint in ``checkpoint_dir``.
+
+        Returns
+        -------
+        self
+        """
+        from jsdm_hot.model import HotVAEModule
+        from jsdm_hot.train import resolve_device, train_module
+
+        cfg = self._resolved_config()
+        Xa, Ya, cov_names, species = _split_input(X, Y)
+        if Ya is None:
+            raise InputDataError("fit needs occurrences: pass a CommunityData with Y or give Y")
+        n, p = Xa.shape
+        L = Ya.shape[1]
+        cov_names = cov_names or tuple(f"x_{j}" for j in range(p))
+        species = species or tuple(f"sp_{j}" for j in range(L))
+        if n < 4:
+            raise InputDataError(f"fit needs at least 4 sites, got {n}")
+        if X_val is not None:
+            Xv, Yv, cov_v, sp_v = _split_input(X_val, Y_val, "X_val")
+            if Yv is None:
+                raise InputDataError("validation data needs occurrences (Y_val)")
+            if isinstance(X_val, CommunityData):
+                Xv = X_val.align_covariates(cov_names).X
+                Yv = X_val.select_species(species).Y
+            elif Xv.shape[1] != p or Yv.shape[1] != L:
+                raise InputDataError(f"validation data has {Xv.shape[1]} features / {Yv.shape[1]} species; training has {p} / {L}")
+            Xt, Yt = Xa, Ya
+        else:
+            if not 0.0 < self.val_fraction < 1.0:
+                raise InputDataError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+            rng = np.random.default_rng(self.random_state)
+            perm = rng.permutation(n)
+            n_val = max(1, int(round(self.val_fraction * n)))
+            vi, ti = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            Xt, Yt, Xv, Yv = Xa[ti], Ya[ti], Xa[vi], Ya[vi]
+
+        if label_graph is None:
+            label_graph = LabelGraph.build(self.graph, Yt, species)
+        elif tuple(label_graph.species) != tuple(species):
+            raise InputDataError("label_graph species differ from the data's species (same names in the same order are required)")
+
+        x_mean = Xt.mean(0)
+        x_scale = Xt.std(0)
+        x_scale = np.where(x_scale > 0, x_scale, 1.0)
+        device = resolve_device(self.device)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.random_state)
+            module = HotVAEModule(
+                p, L, cfg,
+                mask=torch.as_tensor(label_graph.mask),
+                bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
+            ).to(device)
+            result = train_module(
+                module,
+                (Xt - x_mean) / x_scale, Yt, (Xv - x_mean) / x_scale, Yv, cfg,
+                device=device, seed=self.random_state, progress=self.progress,
+                checkpoint_dir=self.checkpoint_dir, resume=resume,
+            )
+        module.eval()
+        self.module_ = module
+        self.config_ = cfg
+        self.label_graph_ = label_graph
+        self.species_ = tuple(species)
+        self.feature_names_in_ = tuple(cov_names)
+        self.n_features_in_ = p
+        self.x_mean_ = x_mean
+        self.x_scale_ = x_scale
+        self.thresholds_ = result.thresholds
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.stopped_early_ = result.stopped_early
+        self.device_ = device
+        logger.info("HotVAE fitted: %d sites, %d species, best epoch %d, validation maF1 %.4f",
+                    Xt.shape[0], L, result.best_epoch, result.best_val_maf1)
+        return self
+
+    # -------------------------------------------------------------- predict
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+
+    def _prepare_X(self, X) -> np.ndarray:
+        self._check_is_fitted()
+        if isinstance(X, CommunityData):
+            Xa = X.align_covariates(self.feature_names_in_).X
+        else:
+            Xa, _, names, _ = _split_input(X, None)
+            if names is not None and set(names) >= set(self.feature_names_in_):
+                Xa = np.asarray(X[list(self.feature_names_in_)], dtype=np.float64)
+            elif Xa.shape[1] != self.n_features_in_:
+                raise InputDataError(f"X has {Xa.shape[1]} features but the model was trained on {self.n_features_in_}: {list(self.feature_names_in_)}")
+        return ((Xa - self.x_mean_) / self.x_scale_).astype(np.float32)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Occurrence probabilities at the posterior mean of z (feature branch only).
+
+        Parameters
+        ----------
+        X : CommunityData or array-like of shape (n_sites, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_sites, n_species), float32
+        """
+        from jsdm_hot.train import predict_proba_module
+
+        return predict_proba_module(self.module_, self._prepare_X(X), self.device_)
+
+    def predict(self, X) -> np.ndarray:
+        """0/1 occurrences using the validation-chosen :attr:`thresholds_`.
+
+        Returns
+        -------
+        ndarray of shape (n_sites, n_species), uint8
+        """
+        return apply_thresholds(self.predict_proba(X), self.thresholds_)
+
+    def sample(self, X, n_draws: int = 100, seed: int = 0, chunk_size: int | None = None) -> np.ndarray:
+        """Joint posterior predictive draws (see :mod:`jsdm_hot.posterior`).
+
+        Parameters
+        ----------
+        X : CommunityData or array-like of shape (n_sites, n_features)
+        n_draws : int, default=100
+        seed : int, default=0
+        chunk_size : int, optional
+            Sites per chunk (memory bound); results depend on seed and chunk size.
+
+        Returns
+        -------
+        ndarray of shape (n_draws, n_sites, n_species), uint8
+        """
+        from jsdm_hot.posterior import DEFAULT_CHUNK, sample_draws
+
+        if int(n_draws) < 1:
+            raise InputDataError(f"n_draws must be >= 1, got {n_draws}")
+        return sample_draws(self.module_, self._prepare_X(X), int(n_draws), seed=seed, device=self.device_,
+                            chunk_size=chunk_size or DEFAULT_CHUNK)
+
+    def iter_samples(self, X, n_draws: int = 100, seed: int = 0, chunk_size: int | None = None, return_prob: bool = False):
+        """Streaming version of :meth:`sample`: yields ``(sites_slice, draws)`` per chunk of sites."""
+        from jsdm_hot.posterior import DEFAULT_CHUNK, iter_draws
+
+        return iter_draws(self.module_, self._prepare_X(X), int(n_draws), seed=seed, device=self.device_,
+                          chunk_size=chunk_size or DEFAULT_CHUNK, return_prob=return_prob)
+
+    # ------------------------------------------------------------ save/load
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the fitted model to directory ``path`` (safetensors + JSON, atomic, no pickle)."""
+        from jsdm_hot.io import save_model_dir
+
+        self._check_is_fitted()
+        tensors: dict[str, Any] = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
+        tensors.update({SAVE_KEYS["x_mean"]: self.x_mean_, SAVE_KEYS["x_scale"]: self.x_scale_,
+                        SAVE_KEYS["thresholds"]: np.asarray(self.thresholds_, dtype=np.float64)})
+        params = self.get_params()
+        params["config"] = self.config_.to_dict()
+        params["checkpoint_dir"] = None if params["checkpoint_dir"] is None else str(params["checkpoint_dir"])
+        config = {
+            "params": params,
+            "species": list(self.species_),
+            "feature_names": list(self.feature_names_in_),
+            "label_graph": self.label_graph_.to_dict(),
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+            "stopped_early": self.stopped_early_,
+        }
+        return save_model_dir(path, tensors, config, class_name=type(self).__name__, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "HotVAE":
+        """Rebuild a model saved with :meth:`save`; never executes code from the files."""
+        from jsdm_hot.io import load_model_dir
+        from jsdm_hot.model import HotVAEModule
+        from jsdm_hot.train import resolve_device
+
+        arrays, cfg = load_model_dir(path, expected_class=cls.__name__)
+        try:
+            params = dict(cfg["params"])
+            params["device"] = device
+            est = cls(**params)
+            est.config_ = HotVAEConfig.from_dict(params["config"]).validate()
+            species = tuple(cfg["species"])
+            features = tuple(cfg["feature_names"])
+            bias = arrays.get("module.attn_bias")
+            graph = LabelGraph.from_dict(cfg["label_graph"], bias=bias if cfg["label_graph"].get("has_bias") else None)
+            module = HotVAEModule(len(features), len(species), est.config_, mask=torch.as_tensor(graph.mask),
+                                  bias=None if graph.bias is None else torch.as_tensor(graph.bias))
+            state = {k[len("module."):]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("module.")}
+            if "attn_mask" in state:
+                state["attn_mask"] = state["attn_mask"].bool()
+            module.load_state_dict(state, strict=True)
+        except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+            raise ModelFileError(f"{path} does not describe a valid {cls.__name__}: {exc}") from None
+        est.device_ = resolve_device(device)
+        est.module_ = module.to(est.device_).eval()
+        est.label_graph_ = graph
+        est.species_ = species
+        est.feature_names_in_ = features
+        est.n_features_in_ = len(features)
+        est.x_mean_ = arrays[SAVE_KEYS["x_mean"]]
+        est.x_scale_ = arrays[SAVE_KEYS["x_scale"]]
+        est.thresholds_ = arrays[SAVE_KEYS["thresholds"]]
+        est.history_ = cfg.get("history", [])
+        est.best_epoch_ = cfg.get("best_epoch", -1)
+        est.stopped_early_ = cfg.get("stopped_early", "")
+        return est

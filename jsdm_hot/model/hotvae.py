@@ -1,0 +1,237 @@
+"""HotVAEModule: the two HOT-VAE branches wired to one shared decoder (Zhao et al. 2021).
+
+Feature branch: ``x → ψ → J Gaussian subspaces → z_x → decoder → logits_x``.
+Label branch (training only): ``y → φ → K subspaces → z_y → same decoder → logits_y``.
+The KL term (Eq 6-8) pulls the pooled feature posterior towards the pooled label
+posterior; inference uses the feature branch alone.
+
+The module sees tensors only. The label graph is held in two persistent buffers,
+``attn_mask`` (bool, (L, L)) and ``attn_bias`` (float32, (L, L)), so it is saved with
+the weights and follows ``.to(device)``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+
+from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.errors import InputDataError
+from jsdm_hot.model import losses
+from jsdm_hot.model.decoder import HotDecoder
+from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder, reparameterize
+from jsdm_hot.model.outputs import DecoderOutput, HotVAEOutput, LossOutput
+
+__all__ = ["HotVAEModule"]
+
+logger = logging.getLogger(__name__)
+
+
+def _as_tensor(a, dtype: torch.dtype, name: str, n_species: int) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a).detach().to("cpu")
+    if tuple(t.shape) != (n_species, n_species):
+        raise InputDataError(
+            f"label graph {name} has shape {tuple(t.shape)}, expected ({n_species}, {n_species}) for {n_species} species"
+        )
+    return t.to(dtype).clone()
+
+
+class HotVAEModule(nn.Module):
+    """HOT-VAE network (both encoders, shared decoder, loss).
+
+    Parameters
+    ----------
+    n_features : int
+        p, width of ``x``.
+    n_species : int
+        L, width of ``y``.
+    config : HotVAEConfig
+        Architecture and loss weights (validated here).
+    mask : bool array or Tensor of shape (L, L), optional
+        Label graph; ``mask[i, j]`` True lets species i attend to species j. The
+        diagonal is forced True. ``None`` means the complete graph.
+    bias : float array or Tensor of shape (L, L), optional
+        Additive bias on the label→label attention logits (zeros if ``None``).
+    feature_encoder, label_encoder : GaussianSubspaceEncoder, optional
+        Replace the default :class:`~jsdm_hot.model.encoders.MLPEncoder` ψ / φ. Their
+        ``latent_dim`` must equal ``config.latent_dim``; their ``n_subspaces`` become
+        J / K.
+
+    Attributes
+    ----------
+    encoder_x, encoder_y : GaussianSubspaceEncoder
+    decoder : HotDecoder
+    attn_mask : bool buffer of shape (L, L)
+    attn_bias : float32 buffer of shape (L, L)
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_species: int,
+        config: HotVAEConfig | None = None,
+        mask=None,
+        bias=None,
+        *,
+        feature_encoder: GaussianSubspaceEncoder | None = None,
+        label_encoder: GaussianSubspaceEncoder | None = None,
+    ) -> None:
+        super().__init__()
+        config = (config or HotVAEConfig()).validate()
+        if n_features < 1 or n_species < 1:
+            raise InputDataError(f"need at least one feature and one species, got n_features={n_features}, n_species={n_species}")
+        self.config = config
+        self.n_features = int(n_features)
+        self.n_species = int(n_species)
+        L = self.n_species
+
+        m = torch.ones(L, L, dtype=torch.bool) if mask is None else _as_tensor(mask, torch.bool, "mask", L)
+        m.fill_diagonal_(True)
+        if bias is None:
+            b = torch.zeros(L, L, dtype=torch.float32)
+        else:
+            b = _as_tensor(bias, torch.float32, "bias", L)
+            if not torch.isfinite(b).all():
+                raise InputDataError("label graph bias contains NaN or infinite values")
+        self.register_buffer("attn_mask", m, persistent=True)
+        self.register_buffer("attn_bias", b, persistent=True)
+
+        self.encoder_x = feature_encoder or MLPEncoder(
+            n_features, config.n_subspaces_x, config.latent_dim, config.encoder_hidden, config.dropout
+        )
+        self.encoder_y = label_encoder or MLPEncoder(
+            n_species, config.n_subspaces_y, config.latent_dim, config.encoder_hidden, config.dropout
+        )
+        for name, enc in (("feature_encoder", self.encoder_x), ("label_encoder", self.encoder_y)):
+            if enc.latent_dim != config.latent_dim:
+                raise InputDataError(f"{name} has latent_dim={enc.latent_dim}, config.latent_dim={config.latent_dim}")
+        self.decoder = HotDecoder(L, config.latent_dim, config.d_model, config.n_layers, config.n_heads, config.dropout)
+
+    # ------------------------------------------------------------------ parts
+    def _check(self, t: torch.Tensor, width: int, name: str) -> None:
+        if t.dim() != 2 or t.shape[1] != width:
+            raise InputDataError(f"{name} must have shape (n_sites, {width}), got {tuple(t.shape)}")
+
+    def encode_x(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feature encoder ψ: x (B, p) → (mu, logvar), each (B, J, latent_dim)."""
+        self._check(x, self.n_features, "x")
+        return self.encoder_x(x)
+
+    def encode_y(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Label encoder φ: y (B, L) → (mu, logvar), each (B, K, latent_dim)."""
+        self._check(y, self.n_species, "y")
+        return self.encoder_y(y.to(torch.float32) if not torch.is_floating_point(y) else y)
+
+    def decode(self, z: torch.Tensor) -> DecoderOutput:
+        """Shared decoder: z (B, J or K, latent_dim) → DecoderOutput (logits (B, L), intermediates)."""
+        return self.decoder(z, self.attn_mask, self.attn_bias)
+
+    def _latent(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return reparameterize(mu, logvar) if self.training else mu
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> HotVAEOutput:
+        """Run the feature branch and, when ``y`` is given, the label branch.
+
+        In training mode the latent samples are reparameterised draws; in eval mode
+        ``z = mu``. Both branches go through the same decoder (in one batched call
+        when J == K).
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, n_features)
+        y : Tensor of shape (B, n_species), optional
+
+        Returns
+        -------
+        HotVAEOutput
+        """
+        mu_x, logvar_x = self.encode_x(x)
+        z_x = self._latent(mu_x, logvar_x)
+        if y is None:
+            dec = self.decode(z_x)
+            return HotVAEOutput(dec.logits, None, dec.intermediate, [], mu_x, logvar_x)
+        if y.shape[0] != x.shape[0]:
+            raise InputDataError(f"x has {x.shape[0]} sites but y has {y.shape[0]}")
+        mu_y, logvar_y = self.encode_y(y)
+        z_y = self._latent(mu_y, logvar_y)
+        B = x.shape[0]
+        if z_x.shape[1] == z_y.shape[1]:
+            z = torch.cat([z_x, z_y.to(z_x.dtype)], dim=0)
+            dec = self.decode(z)
+            logits_x, logits_y = dec.logits[:B], dec.logits[B:]
+            inter_x = [t[:B] for t in dec.intermediate]
+            inter_y = [t[B:] for t in dec.intermediate]
+        else:
+            dx, dy = self.decode(z_x), self.decode(z_y)
+            logits_x, logits_y, inter_x, inter_y = dx.logits, dy.logits, dx.intermediate, dy.intermediate
+        return HotVAEOutput(logits_x, logits_y, inter_x, inter_y, mu_x, logvar_x, mu_y, logvar_y)
+
+    def loss(self, out: HotVAEOutput, y: torch.Tensor) -> LossOutput:
+        """HOT-VAE objective (Eq 17), computed in float32.
+
+        ``loss = λ0 (BCE_x + BCE_y) + λ1 (inter_x + inter_y) + λ2 (rank_x + rank_y) + β KL``.
+        Label-branch terms and the KL are 0 when ``out.logits_y`` is None.
+
+        Parameters
+        ----------
+        out : HotVAEOutput
+        y : Tensor of shape (B, n_species)
+
+        Returns
+        -------
+        LossOutput
+        """
+        c = self.config
+        bce = losses.bce_loss(out.logits_x, y)
+        inter = losses.intermediate_bce_loss(out.intermediate_x, y)
+        rank = losses.ranking_loss(out.logits_x, y)
+        kl = torch.zeros((), device=bce.device)
+        if out.logits_y is not None:
+            bce = bce + losses.bce_loss(out.logits_y, y)
+            inter = inter + losses.intermediate_bce_loss(out.intermediate_y, y)
+            rank = rank + losses.ranking_loss(out.logits_y, y)
+            if out.mu_y is not None and out.logvar_y is not None:
+                kl = losses.kl_alignment(out.mu_y, out.logvar_y, out.mu_x, out.logvar_x)
+        total = losses.total_loss(bce, inter, rank, kl, lambda0=c.lambda0, lambda1=c.lambda1, lambda2=c.lambda2, beta=c.beta)
+        return LossOutput(loss=total, bce=bce, intermediate_bce=inter, ranking=rank, kl=kl)
+
+    # -------------------------------------------------------------- inference
+    def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Point prediction from the feature branch with ``z = mu``.
+
+        Dropout follows the module's mode: call ``eval()`` for deterministic output.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, n_features)
+
+        Returns
+        -------
+        Tensor of shape (B, n_species)
+        """
+        mu, _ = self.encode_x(x)
+        return self.decode(mu).logits
+
+    def sample_logits(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits of one joint posterior draw per site: ``z ~ q_ψ(z|x)``, decoded.
+
+        All species of a site come from the same ``z``, so Bernoulli draws from these
+        logits keep the co-occurrence structure (joint, not independent, draws).
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, n_features)
+        generator : torch.Generator, optional
+            On the same device as the module; the same seeded generator gives the
+            same draws.
+
+        Returns
+        -------
+        Tensor of shape (B, n_species)
+        """
+        mu, logvar = self.encode_x(x)
+        return self.decode(reparameterize(mu, logvar, generator)).logits

@@ -1,0 +1,155 @@
+"""HOT-VAE loss terms (Zhao et al. 2021, Eq 6-8 and 14-17), as pure functions.
+
+Every function casts its inputs to float32 first, so the losses are computed in
+full precision even when the forward pass ran under bf16 autocast.
+
+Choices (ours, where the paper is silent):
+
+* BCE (Eq 14) is the mean over all ``B × L`` entries (``torch``'s default reduction).
+* The ranking loss (Eq 16) is the BP-MLL pairwise loss on probabilities
+  ``p = sigmoid(logits)``: per site ``1/(|Y+||Y-|) Σ_{r∈Y+} Σ_{s∈Y-} exp(-(p_r - p_s))``,
+  averaged over the sites that have at least one present and one absent species;
+  sites without such a pair contribute nothing (and do not count in the mean). If no
+  site in the batch has a pair, the term is 0.
+* KL (Eq 6) goes from the label branch to the feature branch,
+  ``KL(q_φ(z|y) || q_ψ(z|x))``, as in MPVAE's code, after pooling each branch's
+  subspaces (Eq 7-8: mean of means, mean of *variances*); it is summed over latent
+  dimensions and averaged over the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "bce_loss",
+    "intermediate_bce_loss",
+    "kl_alignment",
+    "pool_subspaces",
+    "ranking_loss",
+    "total_loss",
+]
+
+
+def bce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy with logits (Eq 14), mean over all entries.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, L)
+    y : Tensor of shape (B, L)
+        0/1 occurrences (any numeric dtype).
+
+    Returns
+    -------
+    Tensor, scalar float32
+    """
+    return F.binary_cross_entropy_with_logits(logits.float(), y.float())
+
+
+def intermediate_bce_loss(intermediate: Sequence[torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+    """Mean BCE of the intermediate readouts of layers ``1 .. n-1`` (Eq 15).
+
+    Parameters
+    ----------
+    intermediate : sequence of Tensor of shape (B, L)
+        May be empty (one decoder layer); the result is then 0.
+    y : Tensor of shape (B, L)
+
+    Returns
+    -------
+    Tensor, scalar float32
+    """
+    if len(intermediate) == 0:
+        return torch.zeros((), device=y.device, dtype=torch.float32)
+    return torch.stack([bce_loss(lg, y) for lg in intermediate]).mean()
+
+
+def ranking_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """BP-MLL pairwise ranking loss (Eq 16) on ``p = sigmoid(logits)``, vectorised.
+
+    For each site with present set ``Y+`` and absent set ``Y-`` (``y > 0.5``):
+    ``1/(|Y+||Y-|) Σ_{r∈Y+} Σ_{s∈Y-} exp(-(p_r - p_s))``. Sites with no present or
+    no absent species are excluded from the batch mean; with none left the loss is 0.
+    Memory is O(B·L²).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, L)
+    y : Tensor of shape (B, L)
+
+    Returns
+    -------
+    Tensor, scalar float32
+    """
+    p = torch.sigmoid(logits.float())
+    pos = (y > 0.5).float()
+    neg = 1.0 - pos
+    # pair_term[b, r, s] = exp(-(p_r - p_s)), kept only for r present and s absent
+    pair_term = torch.exp(p.unsqueeze(2).neg() + p.unsqueeze(1))
+    pair_mask = pos.unsqueeze(2) * neg.unsqueeze(1)
+    per_site = (pair_term * pair_mask).sum(dim=(1, 2))
+    n_pairs = pos.sum(1) * neg.sum(1)
+    valid = n_pairs > 0
+    per_site = per_site / n_pairs.clamp(min=1.0)
+    n_valid = valid.sum().clamp(min=1).float()
+    return (per_site * valid.float()).sum() / n_valid
+
+
+def pool_subspaces(mu: torch.Tensor, logvar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean-pool Gaussian subspaces (Eq 7-8).
+
+    Parameters
+    ----------
+    mu, logvar : Tensor of shape (B, J, D)
+
+    Returns
+    -------
+    mu_pool : Tensor of shape (B, D), float32
+        ``mean_j mu_j``.
+    var_pool : Tensor of shape (B, D), float32
+        ``mean_j exp(logvar_j)`` (variances are averaged, not log-variances).
+    """
+    return mu.float().mean(dim=1), torch.exp(logvar.float()).mean(dim=1)
+
+
+def kl_alignment(mu_y: torch.Tensor, logvar_y: torch.Tensor, mu_x: torch.Tensor, logvar_x: torch.Tensor) -> torch.Tensor:
+    """KL divergence of the pooled label posterior from the pooled feature posterior (Eq 6).
+
+    ``KL(N(mu_y, var_y) || N(mu_x, var_x))`` for diagonal Gaussians after
+    :func:`pool_subspaces`, summed over latent dimensions, averaged over the batch.
+    J and K may differ.
+
+    Parameters
+    ----------
+    mu_y, logvar_y : Tensor of shape (B, K, D)
+        Label encoder φ.
+    mu_x, logvar_x : Tensor of shape (B, J, D)
+        Feature encoder ψ.
+
+    Returns
+    -------
+    Tensor, scalar float32
+    """
+    m_y, v_y = pool_subspaces(mu_y, logvar_y)
+    m_x, v_x = pool_subspaces(mu_x, logvar_x)
+    kl = 0.5 * (torch.log(v_x) - torch.log(v_y) + (v_y + (m_y - m_x) ** 2) / v_x - 1.0)
+    return kl.sum(dim=1).mean()
+
+
+def total_loss(
+    bce: torch.Tensor,
+    intermediate_bce: torch.Tensor,
+    ranking: torch.Tensor,
+    kl: torch.Tensor,
+    *,
+    lambda0: float,
+    lambda1: float,
+    lambda2: float,
+    beta: float,
+) -> torch.Tensor:
+    """Eq 17: ``lambda0·bce + lambda1·intermediate_bce + lambda2·ranking + beta·kl``."""
+    return lambda0 * bce + lambda1 * intermediate_bce + lambda2 * ranking + beta * kl

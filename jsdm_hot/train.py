@@ -1,0 +1,338 @@
+"""Training loop for HOT-VAE modules: Adam, mini-batches, early stopping on validation maF1.
+
+The loop sees the module only through its contract (``module(x, y)``,
+``module.loss(out, y)``, ``module.predict_logits(x)``, see
+``docs/architecture.md``), so any module honouring it trains here.
+
+* bf16 autocast on CUDA, fp32 on CPU.
+* Model selection and early stopping on validation macro-F1, with per-label
+  (or global) thresholds chosen on that same validation set — never on test data.
+* Checkpoint after every epoch (safetensors + JSON: weights, Adam state, torch
+  RNG state, early-stopping state, history); ``resume=True`` continues from it
+  and reaches the same result as an uninterrupted run (the epoch's shuffling
+  comes from ``numpy.random.default_rng([seed, epoch])``, and the torch RNG state
+  is restored).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.io import atomic_write_bytes, atomic_write_text
+from jsdm_hot.thresholds import f1_per_label, select_thresholds
+
+__all__ = ["EarlyStopping", "TrainResult", "train_module", "predict_proba_module", "resolve_device"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
+CHECKPOINT_STATE = "checkpoint.json"
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; ``"cuda"`` without a GPU raises."""
+    from jsdm_hot.errors import InputDataError
+
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputDataError(f"device {device!r} requested but CUDA is not available; use --device cpu or auto")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputDataError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    return torch.device(device)
+
+
+@dataclass
+class EarlyStopping:
+    """Stop when the monitored score (higher is better) stalls for ``patience`` epochs.
+
+    Attributes
+    ----------
+    patience : int
+    min_delta : float
+    best_score : float
+    best_epoch : int
+    wait : int
+        Epochs since the last improvement.
+    """
+
+    patience: int = 20
+    min_delta: float = 1e-4
+    best_score: float = -math.inf
+    best_epoch: int = -1
+    wait: int = 0
+
+    def update(self, score: float, epoch: int) -> tuple[bool, bool, str]:
+        """Record ``score`` for ``epoch``.
+
+        Returns
+        -------
+        improved : bool
+        should_stop : bool
+        reason : str
+        """
+        if score > self.best_score + self.min_delta or self.best_epoch < 0:
+            self.best_score, self.best_epoch, self.wait = float(score), int(epoch), 0
+            return True, False, ""
+        self.wait += 1
+        if self.wait >= self.patience:
+            return False, True, f"validation maF1 did not improve for {self.patience} epochs (best {self.best_score:.4f} at epoch {self.best_epoch})"
+        return False, False, ""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"patience": self.patience, "min_delta": self.min_delta, "best_score": self.best_score,
+                "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        for k, v in d.items():
+            setattr(self, k, v)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_module` returns.
+
+    Attributes
+    ----------
+    history : list of dict
+        One record per epoch: ``epoch``, ``loss`` and each named loss term
+        (training means), ``val_loss``, ``val_maf1``, ``val_micro_f1``.
+    best_epoch : int
+    best_val_maf1 : float
+    val_prob : ndarray of shape (n_val, n_species)
+        Validation probabilities of the selected (best) model.
+    thresholds : ndarray of shape (n_species,)
+        Chosen on the validation set for the best model.
+    stopped_early : str
+        Reason, or "" when all epochs ran.
+    """
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_val_maf1: float = float("nan")
+    val_prob: np.ndarray | None = None
+    thresholds: np.ndarray | None = None
+    stopped_early: str = ""
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return torch.autocast(device_type="cpu", enabled=False)
+
+
+@torch.inference_mode()
+def predict_proba_module(module: torch.nn.Module, x: np.ndarray, device: torch.device, batch_size: int = 4096) -> np.ndarray:
+    """Feature-branch occurrence probabilities (z = posterior mean).
+
+    Parameters
+    ----------
+    module : HotVAEModule (or any module with ``predict_logits``)
+    x : ndarray of shape (n_sites, n_features), already standardised
+
+    Returns
+    -------
+    ndarray of shape (n_sites, n_species), float32
+    """
+    was_training = module.training
+    module.eval()
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        xb = torch.as_tensor(x[start:start + batch_size], dtype=torch.float32, device=device)
+        with _autocast(device):
+            logits = module.predict_logits(xb)
+        out.append(torch.sigmoid(logits.float()).cpu().numpy())
+    module.train(was_training)
+    n_species = module.attn_mask.shape[0]
+    return np.concatenate(out, axis=0) if out else np.zeros((0, n_species), dtype=np.float32)
+
+
+def _val_scores(y_val: np.ndarray, prob: np.ndarray, mode: str) -> tuple[float, float, np.ndarray]:
+    thr = select_thresholds(y_val, prob, mode=mode)
+    pred = prob >= thr[None, :]
+    maf1 = float(f1_per_label(y_val, pred).mean())
+    yt = y_val.astype(bool)
+    tp = (yt & pred).sum()
+    denom = yt.sum() + pred.sum()
+    mif1 = float(2 * tp / denom) if denom else 0.0
+    return maf1, mif1, thr
+
+
+def _save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, epoch: int,
+                     history: list, best_state: dict | None, seed: int) -> None:
+    from safetensors.torch import save as st_save
+
+    tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    if best_state is not None:
+        tensors.update({f"best.{k}": v.detach().cpu().contiguous() for k, v in best_state.items()})
+    opt = optimizer.state_dict()
+    for pid, st in opt["state"].items():
+        for name, val in st.items():
+            tensors[f"optim.{pid}.{name}"] = torch.as_tensor(val).detach().cpu().contiguous().reshape(-1) if name == "step" else val.detach().cpu().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    state = {"epoch": epoch, "seed": seed, "history": history, "early_stopping": stopper.state_dict(),
+             "param_groups": opt["param_groups"], "has_best": best_state is not None,
+             "optim_shapes": {pid: {n: list(torch.as_tensor(v).shape) for n, v in st.items()} for pid, st in opt["state"].items()}}
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    # weights first, then the JSON that points at them: a crash between the two
+    # leaves the previous JSON, which the loader checks against the epoch stored in the weights.
+    tensors["meta.epoch"] = torch.tensor([epoch], dtype=torch.int64)
+    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors))
+    atomic_write_text(ckpt_dir / CHECKPOINT_STATE, json.dumps(state, default=float))
+
+
+def _load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
+    from safetensors.torch import load as st_load
+
+    from jsdm_hot.errors import ModelFileError
+
+    state = json.loads((ckpt_dir / CHECKPOINT_STATE).read_text())
+    tensors = st_load((ckpt_dir / CHECKPOINT_WEIGHTS).read_bytes())
+    if int(tensors["meta.epoch"][0]) != state["epoch"]:
+        raise ModelFileError(f"checkpoint in {ckpt_dir} is inconsistent (weights and state from different epochs)")
+    module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} if state["has_best"] else None
+    opt_state: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, pid, name = k.split(".", 2)
+            opt_state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v
+    optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+    torch.set_rng_state(tensors["rng.torch"])
+    stopper.load_state_dict(state["early_stopping"])
+    return state["epoch"], state["history"], best
+
+
+def train_module(
+    module: torch.nn.Module,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    config: HotVAEConfig,
+    *,
+    device: torch.device,
+    seed: int = 0,
+    progress: bool = False,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> TrainResult:
+    """Train ``module`` in place and load the best (validation maF1) weights into it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A HOT-VAE module already on ``device``.
+    x_train : ndarray of shape (n_train, n_features), standardised float
+    y_train : ndarray of shape (n_train, n_species), 0/1
+    x_val : ndarray of shape (n_val, n_features)
+    y_val : ndarray of shape (n_val, n_species)
+    config : HotVAEConfig
+    device : torch.device
+    seed : int
+        Seeds the per-epoch shuffling (``default_rng([seed, epoch])``). The
+        caller seeds torch (dropout, reparameterisation noise, init) inside a
+        ``torch.random.fork_rng`` block so no global state leaks.
+    progress : bool
+        Show a tqdm bar over epochs with loss and validation maF1.
+    checkpoint_dir : path, optional
+        Where to write a checkpoint after each epoch.
+    resume : bool
+        Continue from the checkpoint in ``checkpoint_dir`` if there is one.
+    on_epoch_end : callable, optional
+        ``f(epoch, record)`` after each epoch (used by tests to interrupt runs).
+
+    Returns
+    -------
+    TrainResult
+    """
+    from tqdm.auto import tqdm
+
+    optimizer = torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    stopper = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
+    history: list[dict[str, float]] = []
+    best_state: dict[str, torch.Tensor] | None = None
+    start_epoch = 0
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if resume and ckpt is not None and (ckpt / CHECKPOINT_STATE).exists():
+        last, history, best_state = _load_checkpoint(ckpt, module, optimizer, stopper)
+        start_epoch = last + 1
+        logger.info("resumed from %s at epoch %d", ckpt, start_epoch)
+
+    xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32), device=device)
+    yt = torch.as_tensor(np.asarray(y_train, dtype=np.float32), device=device)
+    yv = np.asarray(y_val, dtype=np.uint8)
+    n = xt.shape[0]
+    bs = min(config.batch_size, n)
+    result = TrainResult(history=history)
+    bar = tqdm(range(start_epoch, config.max_epochs), desc="training", unit="epoch", disable=not progress,
+               initial=start_epoch, total=config.max_epochs)
+    for epoch in bar:
+        module.train()
+        perm = torch.as_tensor(np.random.default_rng([seed, epoch]).permutation(n), device=device)
+        sums: dict[str, float] = {}
+        n_batches = 0
+        for start in range(0, n, bs):
+            idx = perm[start:start + bs]
+            if idx.numel() < 2 and n >= 2:  # a 1-row batch breaks batch statistics; skip the remainder
+                continue
+            xb, yb = xt[idx], yt[idx]
+            with _autocast(device):
+                out = module(xb, yb)
+            terms = module.loss(out, yb)
+            optimizer.zero_grad(set_to_none=True)
+            terms.loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+            optimizer.step()
+            for name in ("loss", "bce", "intermediate_bce", "ranking", "kl"):
+                sums[name] = sums.get(name, 0.0) + float(getattr(terms, name).detach())
+            n_batches += 1
+        record = {"epoch": epoch, **{k: v / max(n_batches, 1) for k, v in sums.items()}}
+        prob_val = predict_proba_module(module, x_val, device)
+        maf1, mif1, _ = _val_scores(yv, prob_val, config.threshold_mode)
+        record.update(val_maf1=maf1, val_micro_f1=mif1)
+        history.append(record)
+        improved, stop, reason = stopper.update(maf1, epoch)
+        if improved:
+            best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4f}", val_maF1=f"{maf1:.4f}", best=f"{stopper.best_score:.4f}")
+        if ckpt is not None:
+            _save_checkpoint(ckpt, module, optimizer, stopper, epoch, history, best_state, seed)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
+        if stop:
+            result.stopped_early = reason
+            logger.info("early stopping at epoch %d: %s", epoch, reason)
+            break
+        if not math.isfinite(record.get("loss", 0.0)):
+            result.stopped_early = f"loss became {record['loss']} at epoch {epoch}"
+            logger.warning(result.stopped_early)
+            break
+    bar.close()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    result.best_epoch = stopper.best_epoch
+    result.best_val_maf1 = stopper.best_score
+    result.val_prob = predict_proba_module(module, x_val, device)
+    _, _, result.thresholds = _val_scores(yv, result.val_prob, config.threshold_mode)
+    result.history = history
+    return result
+
+
+def clone_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of ``module.state_dict()``."""
+    return copy.deepcopy({k: v.detach() for k, v in module.state_dict().items()})
