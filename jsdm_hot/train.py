@@ -16,7 +16,6 @@ The loop sees the module only through its contract (``module(x, y)``,
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -332,7 +331,3 @@ def train_module(
     result.history = history
     return result
 
-
-def clone_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """A detached copy of ``module.state_dict()``."""
-    return copy.deepcopy({k: v.detach() for k, v in module.state_dict().items()})

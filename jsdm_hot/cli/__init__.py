@@ -27,6 +27,9 @@ app = typer.Typer(
 _COMMAND_MODULES = [
     "jsdm_hot.cli.model_commands",
     "jsdm_hot.cli.simulate",
+    "jsdm_hot.cli.tree",
+    "jsdm_hot.cli.map",
+    "jsdm_hot.cli.prepare",
 ]
 
 for _name in _COMMAND_MODULES:

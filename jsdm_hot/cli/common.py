@@ -66,7 +66,7 @@ def load_data(
         return load_ebird(path, sampling)
     from jsdm_hot.data.tables import read_table
 
-    df = read_table(path)
+    df = read_table(path, dtype={site_col: str} if site_col else None)
     if covariates is not None:
         if join_on is None:
             raise InputDataError("--covariates needs --join-on COLUMN (a column present in both tables)")

@@ -103,8 +103,9 @@ def check_occurrences(
         ok = np.isin(arr.astype(str), ["0", "1", "0.0", "1.0"])
     if not ok.all():
         i, j = np.argwhere(~ok)[0]
+        value = arr[i, j].item() if isinstance(arr[i, j], np.generic) else arr[i, j]  # 2, not np.int64(2)
         raise InputDataError(
-            f"column '{names[j]}'{_where(source)} has value {arr[i, j]!r} at row {i + 1}; "
+            f"column '{names[j]}'{_where(source)} has value {value!r} at row {i + 1}; "
             "occurrence columns must be 0/1"
         )
     if arr.dtype.kind not in "biuf":
@@ -189,6 +190,8 @@ class CommunityData:
         X = np.asarray(X)
         if X.ndim == 1:
             X = X[:, None]
+        if X.ndim != 2:
+            raise InputDataError(f"covariates{_where(source)} must be 2-D (n_sites, n_features), got shape {X.shape}")
         n = X.shape[0]
         covariates = tuple(str(c) for c in (covariates if covariates is not None else [f"x_{j}" for j in range(X.shape[1])]))
         _check_unique(covariates, "covariate name", source)
@@ -196,13 +199,15 @@ class CommunityData:
         Yc = None
         if Y is not None:
             Y = np.asarray(Y)
+            if Y.ndim != 2:
+                raise InputDataError(f"occurrences{_where(source)} must be 2-D (n_sites, n_species), got shape {Y.shape}")
             species = tuple(str(s) for s in (species if species is not None else [f"sp_{j}" for j in range(Y.shape[1])]))
             _check_unique(species, "species name", source)
             Yc = check_occurrences(Y, species, source)
             if Yc.shape[0] != n:
                 raise InputDataError(f"occurrences{_where(source)} have {Yc.shape[0]} rows but covariates have {n}")
         else:
-            species = tuple(str(s) for s in (species or ()))
+            species = tuple(str(s) for s in (species if species is not None else ()))
         ids = np.asarray([str(s) for s in (site_ids if site_ids is not None else [f"site_{i}" for i in range(n)])], dtype=object)
         if ids.shape[0] != n:
             raise InputDataError(f"{ids.shape[0]} site ids for {n} sites{_where(source)}")
@@ -240,16 +245,28 @@ class CommunityData:
         1. ``species_cols`` (explicit list) or ``species_prefix`` (every column
            whose name starts with it; the prefix is kept in the species name).
         2. Otherwise (the default rule) every column whose values are all 0/1
-           integers, other than the site id and coordinate columns, is a species.
+           integers (or booleans), other than the site id and coordinate
+           columns and ``covariate_cols``, is a species.
         3. Covariates are ``covariate_cols`` if given, else every remaining
            numeric column except the site id and coordinates. Remaining
            non-numeric columns are kept in :attr:`extra`.
 
         Missing ``site_col``/``lon_col``/``lat_col`` are allowed (row numbers
-        become site ids; no coordinates). Names that are absent raise.
+        become site ids; no coordinates), but not one of lon/lat without the
+        other. An empty site id raises. Explicitly named columns that are absent raise.
         """
         cols = list(df.columns)
         reserved = [c for c in (site_col, lon_col, lat_col) if c and c in cols]
+        if isinstance(species_cols, str):
+            species_cols = [species_cols]
+        if isinstance(covariate_cols, str):
+            covariate_cols = [covariate_cols]
+        if lon_col and lat_col and (lon_col in cols) != (lat_col in cols):
+            present, absent = (lon_col, lat_col) if lon_col in cols else (lat_col, lon_col)
+            raise InputDataError(
+                f"coordinate column {present!r}{_where(source)} is present but {absent!r} is not; "
+                f"give both or neither (the columns are {cols})"
+            )
 
         def _require(names: Sequence[str], what: str) -> list[str]:
             missing = [c for c in names if c not in cols]
@@ -267,7 +284,10 @@ class CommunityData:
             sp = [
                 c for c in cols
                 if c not in reserved and (covariate_cols is None or c not in covariate_cols)
-                and pd.api.types.is_integer_dtype(df[c]) and df[c].isin([0, 1]).all()
+                and (
+                    pd.api.types.is_bool_dtype(df[c])
+                    or (pd.api.types.is_integer_dtype(df[c]) and df[c].isin([0, 1]).all())
+                )
             ]
             if not sp and require_species:
                 raise InputDataError(
@@ -279,11 +299,19 @@ class CommunityData:
         else:
             cov = [c for c in cols if c not in reserved and c not in sp and pd.api.types.is_numeric_dtype(df[c])]
         other = [c for c in cols if c not in reserved and c not in sp and c not in cov]
-        ids = df[site_col].astype(str).to_numpy() if site_col and site_col in cols else None
+        ids = None
+        if site_col and site_col in cols:
+            missing_id = np.flatnonzero(df[site_col].isna().to_numpy())
+            if missing_id.size:
+                raise InputDataError(
+                    f"site id column {site_col!r}{_where(source)} is empty at row {missing_id[0] + 1}; every site needs an id"
+                )
+            ids = df[site_col].astype(str).to_numpy()
         coords = df[[lon_col, lat_col]].to_numpy() if lon_col in cols and lat_col in cols else None
         return cls.from_arrays(
             df[cov].to_numpy() if cov else np.zeros((len(df), 0)),
-            df[sp].to_numpy() if sp else None,
+            # booleans become 0/1 first (a mixed bool/int frame would give an object array)
+            df[sp].apply(lambda col: col.astype(np.uint8) if pd.api.types.is_bool_dtype(col) else col).to_numpy() if sp else None,
             site_ids=ids,
             species=[str(s) for s in sp],
             covariates=[str(c) for c in cov],
@@ -327,6 +355,9 @@ class CommunityData:
     def select_species(self, species: Sequence[str]) -> "CommunityData":
         """Keep (and reorder to) the given species; unknown names raise."""
         pos = {s: i for i, s in enumerate(self.species)}
+        dup = sorted({s for s in species if list(species).count(s) > 1})
+        if dup:
+            raise InputDataError(f"species {dup} selected more than once; each species may appear once")
         missing = [s for s in species if s not in pos]
         if missing:
             raise InputDataError(f"species {missing} not in the data{_where(self.source)}")

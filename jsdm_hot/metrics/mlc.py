@@ -43,6 +43,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.metrics.beta import _as_binary
 
 __all__ = [
     "MLC_METRICS",
@@ -68,17 +69,7 @@ def _check_binary(y: np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(y)
     if arr.ndim != 2:
         raise InputDataError(f"{name} must be 2-D (n_sites, n_species), got shape {arr.shape}")
-    if arr.dtype == bool:
-        return arr
-    if arr.dtype.kind not in "biuf":
-        raise InputDataError(f"{name} must be numeric 0/1, got dtype {arr.dtype}")
-    ok = (arr == 0) | (arr == 1)
-    if not ok.all():
-        i, j = np.argwhere(~ok)[0]
-        raise InputDataError(
-            f"{name} has value {arr[i, j]!r} at site (row) {i}, species (column) {j}; expected 0/1"
-        )
-    return arr.astype(bool)
+    return _as_binary(arr, name, ("site (row)", "species (column)"), "expected 0/1")
 
 
 def _check_pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +87,7 @@ def _check_score(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, n
         raise InputDataError(f"y_true has shape {yt.shape} but y_score has shape {s.shape}; they must match")
     if not np.isfinite(s).all():
         i, j = np.argwhere(~np.isfinite(s))[0]
-        raise InputDataError(f"y_score has non-finite value {s[i, j]} at site (row) {i}, species (column) {j}")
+        raise InputDataError(f"y_score has non-finite value {s[i, j].item()} at site (row) {i}, species (column) {j}")
     return yt, s
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.metrics.beta import _as_binary
 
 __all__ = [
     "richness_from_draws",
@@ -44,16 +45,7 @@ def _check_draws(draws: np.ndarray) -> np.ndarray:
         raise InputDataError(f"draws must be 3-D (n_draws, n_sites, n_species), got shape {d.shape}")
     if d.shape[0] == 0:
         raise InputDataError("draws has no draws (n_draws = 0)")
-    if d.dtype == bool:
-        return d
-    if d.dtype.kind not in "biuf":
-        raise InputDataError(f"draws must be numeric 0/1, got dtype {d.dtype}")
-    ok = (d == 0) | (d == 1)
-    if not ok.all():
-        k, i, j = np.argwhere(~ok)[0]
-        raise InputDataError(
-            f"draws has value {d[k, i, j]!r} at draw {k}, site {i}, species {j}; posterior draws must be 0/1"
-        )
+    _as_binary(d, "draws", ("draw", "site", "species"), "posterior draws must be 0/1")
     return d
 
 
@@ -128,6 +120,8 @@ def interval_coverage(
     that bias.
     """
     obs = np.asarray(observed, dtype=np.float64)
+    if np.ndim(samples) != obs.ndim + 1 or np.shape(samples)[1:] != obs.shape:
+        raise InputDataError(f"samples must have shape (n_draws, *{obs.shape}), got {np.shape(samples)}")
     lo, hi = central_interval(samples, level, axis=0, method=method)
     return (lo <= obs) & (obs <= hi)
 
@@ -158,8 +152,8 @@ def pit_coverage(observed: np.ndarray, samples: np.ndarray, level: float = 0.5) 
         raise InputDataError(f"interval level must be in (0, 1), got {level}")
     obs = np.asarray(observed, dtype=np.float64)
     s = np.asarray(samples, dtype=np.float64)
-    if s.ndim != 2 or s.shape[1:] != obs.shape:
-        raise InputDataError(f"samples must have shape (n_draws, {obs.shape[0] if obs.ndim else '?'}), got {s.shape}")
+    if s.ndim != obs.ndim + 1 or s.shape[1:] != obs.shape or s.shape[0] == 0:
+        raise InputDataError(f"samples must have shape (n_draws >= 1, *{obs.shape}), got {s.shape}")
     f_lo = np.mean(s < obs, axis=0)
     f_hi = np.mean(s <= obs, axis=0)
     a, b = (1.0 - level) / 2.0, (1.0 + level) / 2.0

@@ -55,7 +55,7 @@ class _Attention(nn.Module):
             heads = []
             for h in range(self.n_heads):  # every head
                 sl = slice(h * d_head, (h + 1) * d_head)
-                scores = (q[:, i, sl].unsqueeze(1) * k[:, :, sl]).sum(-1) / math.sqrt(d_head)  # (B, Lk)
+                scores = torch.einsum("bd,bkd->bk", q[:, i, sl], k[:, :, sl]) / math.sqrt(d_head)  # (B, Lk)
                 if bias is not None:
                     scores = scores + bias[i].float()
                 if allowed is not None:
@@ -64,7 +64,7 @@ class _Attention(nn.Module):
                 w = e / e.sum(dim=1, keepdim=True)
                 if self.training and self.dropout > 0:
                     w = F.dropout(w, self.dropout)
-                heads.append((w.unsqueeze(-1) * v[:, :, sl]).sum(1))  # (B, d_head)
+                heads.append(torch.einsum("bk,bkd->bd", w, v[:, :, sl]))  # (B, d_head)
             rows.append(torch.cat(heads, dim=-1))
         return _linear(torch.stack(rows, dim=1), self.out_proj)
 

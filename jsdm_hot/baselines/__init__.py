@@ -1,0 +1,26 @@
+"""Baselines behind the HOT-VAE estimator contract (``fit / predict_proba / predict / sample / save / load``).
+
+* :class:`BinaryRelevanceLogistic` — one logistic regression per species (scikit-learn).
+* :class:`MLkNN` — multi-label k-nearest neighbours (Zhang & Zhou 2007).
+* :class:`MPVAE` — two-branch VAE with a multivariate-probit decoder (Bai et al. 2020).
+* :class:`LaMP` — label message passing with attention, no VAE (Lanchantin et al. 2019).
+
+All share input handling, standardisation, validation thresholds and
+safetensors + JSON persistence through :class:`~jsdm_hot.baselines.base.BaselineEstimator`.
+"""
+
+from jsdm_hot.baselines.base import BaselineEstimator
+from jsdm_hot.baselines.lamp import LaMP
+from jsdm_hot.baselines.logistic import BinaryRelevanceLogistic
+from jsdm_hot.baselines.mlknn import MLkNN
+from jsdm_hot.baselines.mpvae import MPVAE
+
+__all__ = ["BaselineEstimator", "BinaryRelevanceLogistic", "LaMP", "MLkNN", "MPVAE", "BASELINES"]
+
+#: name → class, for the CLI and benchmarks
+BASELINES: dict[str, type[BaselineEstimator]] = {
+    "logistic": BinaryRelevanceLogistic,
+    "mlknn": MLkNN,
+    "mpvae": MPVAE,
+    "lamp": LaMP,
+}

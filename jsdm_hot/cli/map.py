@@ -1,0 +1,127 @@
+"""``jsdm-hot map``: predict a saved model over a grid and write GeoTIFF / NetCDF / PNG maps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from jsdm_hot.cli import app
+from jsdm_hot.cli.common import split_list
+from jsdm_hot.errors import InputDataError
+
+logger = logging.getLogger(__name__)
+
+_FORMATS = ("tif", "nc", "png")
+
+
+def parse_constants(items: Optional[List[str]]) -> dict[str, float]:
+    """``["duration_minutes=60", "number_observers=1"]`` → ``{"duration_minutes": 60.0, ...}``."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip():
+                raise InputDataError(f"--constant {part!r}: expected NAME=VALUE, e.g. duration_minutes=60")
+            try:
+                out[name.strip()] = float(value)
+            except ValueError as exc:
+                raise InputDataError(f"--constant {part!r}: value {value!r} is not a number") from exc
+    return out
+
+
+def _read_points(path: Path, cols: str):
+    import numpy as np
+    import pandas as pd
+
+    names = split_list(cols) or []
+    if len(names) != 2:
+        raise InputDataError(f"--points-cols must name two columns (x,y), got {cols!r}")
+    if not path.exists():
+        raise InputDataError(f"--points file {path} does not exist")
+    df = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path, sep=None, engine="python")
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise InputDataError(f"--points file {path} has no column(s) {missing}; its columns are {list(df.columns)[:30]}")
+    return df[names].apply(pd.to_numeric, errors="coerce").dropna().to_numpy(dtype=np.float64)
+
+
+@app.command("map")
+def map_command(
+    model_dir: Path = typer.Argument(..., help="Model directory written by `jsdm-hot fit`."),
+    grid: Path = typer.Argument(..., help="Grid: table of cells (CSV/TSV/parquet with x, y and covariates), "
+                                          "a directory of aligned GeoTIFFs, a GeoTIFF or a NetCDF file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for the maps."),
+    layers: str = typer.Option("richness,uncertainty,community", "--layers",
+                               help="Comma-separated: richness, uncertainty (sd, 90% interval, composition "
+                                    "uncertainty), interval, exceedance (needs --k), community (PCA axes, βSOR to "
+                                    "reference), species (all), species:NAME."),
+    draws: int = typer.Option(100, "--draws", help="Joint posterior draws per cell."),
+    seed: int = typer.Option(0, "--seed"),
+    k: Optional[str] = typer.Option(None, "--k", help="Richness thresholds for P(richness >= k), e.g. 5,10."),
+    constant: Optional[List[str]] = typer.Option(
+        None, "--constant", help="Value of a model covariate absent from the grid, NAME=VALUE in raw units "
+                                 "(e.g. survey effort: duration_minutes=60); repeatable."),
+    standard_effort: bool = typer.Option(
+        False, "--standard-effort", help="Set eBird effort covariates missing from the grid to a standardised "
+                                         "checklist (1 h, 1 km, traveling, one observer, 07:00); --constant wins."),
+    reference: Optional[str] = typer.Option(
+        None, "--reference", help="Comma-separated species of the reference community for the βSOR layer "
+                                  "(default: the regional typical community)."),
+    chunk_size: int = typer.Option(16384, "--chunk-size", help="Cells per chunk (bounds memory)."),
+    seed_block: int = typer.Option(64, "--seed-block", help="Cells per call to the model's sampler; its working "
+                                                           "memory grows with seed-block x draws x species."),
+    formats: str = typer.Option("tif,nc,png", "--format", help="Outputs: any of tif, nc, png."),
+    x_col: Optional[str] = typer.Option(None, "--x-col", help="Table grid: x column of cell centres (default x, lon or longitude)."),
+    y_col: Optional[str] = typer.Option(None, "--y-col", help="Table grid: y column of cell centres (default y, lat or latitude)."),
+    crs: Optional[str] = typer.Option(None, "--crs", help="CRS of a table grid (default EPSG:4326) or of rasters without one."),
+    resolution: Optional[float] = typer.Option(None, "--resolution", help="Table grid cell size (inferred by default)."),
+    points: Optional[Path] = typer.Option(None, "--points", help="Table of training sites drawn on the PNGs."),
+    points_cols: str = typer.Option("lon,lat", "--points-cols", help="x,y columns of --points."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing map files."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Map richness, its uncertainty, community layers and species probabilities over GRID."""
+    from jsdm_hot.maps import predict_map, write_geotiff, write_netcdf, write_pngs
+
+    fmts = split_list(formats) or []
+    bad = [f for f in fmts if f not in _FORMATS]
+    if bad or not fmts:
+        raise InputDataError(f"--format: unknown format(s) {bad or fmts}; use any of {', '.join(_FORMATS)}")
+    ks = []
+    for t in split_list(k) or []:
+        try:
+            ks.append(int(t))
+        except ValueError as exc:
+            raise InputDataError(f"--k: {t!r} is not an integer") from exc
+    if not model_dir.exists():
+        raise InputDataError(f"model directory {model_dir} does not exist")
+    if not grid.exists():
+        raise InputDataError(f"grid {grid} does not exist")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise InputDataError(f"output {out} exists and is not an empty directory; pass --overwrite to replace maps in it")
+    pts = _read_points(points, points_cols) if points is not None else None
+    constants = parse_constants(constant)
+
+    import jsdm_hot
+
+    model = jsdm_hot.HotVAE.load(model_dir, device=device)
+    ds = predict_map(model, grid, layers=layers, n_draws=draws, seed=seed, richness_k=ks, constants=constants,
+                     chunk_size=chunk_size, seed_block=seed_block, reference=split_list(reference),
+                     standard_effort=standard_effort, x=x_col, y=y_col, crs=crs, resolution=resolution, progress=progress)
+    written: list[Path] = []
+    if "tif" in fmts:
+        written += write_geotiff(ds, out, overwrite=True)
+    if "nc" in fmts:
+        written.append(write_netcdf(ds, out / "maps.nc", overwrite=True))
+    if "png" in fmts:
+        written += write_pngs(ds, out, points=pts, overwrite=True)
+    typer.echo(f"mapped {int(ds.attrs['n_cells_predicted'])} cells; wrote {len(written)} files to {out}")
+    for p in written:
+        typer.echo(f"  {p}")

@@ -1,0 +1,118 @@
+"""``jsdm-hot prepare``: raw eBird EBD + sampling-event file → zero-filled wide table.
+
+Example::
+
+    jsdm-hot prepare ebd_US-GA_relNov-2025.txt --sampling ebd_sampling_relNov-2025.txt \\
+        --state US-GA --months 6 --protocol Stationary,Traveling --max-duration 300 \\
+        --max-distance 10 --max-observers 10 --out checklists.parquet
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from jsdm_hot.cli import app
+from jsdm_hot.errors import InputDataError
+
+logger = logging.getLogger(__name__)
+
+
+def _split(text: Optional[str]) -> Optional[list[str]]:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items or None
+
+
+def _floats(text: Optional[str], n: int, what: str) -> Optional[tuple[float, ...]]:
+    items = _split(text)
+    if items is None:
+        return None
+    try:
+        vals = tuple(float(v) for v in items)
+    except ValueError:
+        raise InputDataError(f"{what} must be {n} comma-separated numbers, got {text!r}") from None
+    if len(vals) != n:
+        raise InputDataError(f"{what} must be {n} comma-separated numbers, got {text!r}")
+    return vals
+
+
+def _pair(lo, hi):
+    return None if lo is None and hi is None else (lo, hi)
+
+
+@app.command()
+def prepare(
+    ebd: Path = typer.Argument(..., help="eBird Basic Dataset observation file (tab-separated .txt)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output wide table: .csv, .tsv, .parquet (optionally .gz)."),
+    sampling: Optional[Path] = typer.Option(None, "--sampling", help="Matching sampling-event file (recommended: gives the absences)."),
+    taxonomy: Optional[Path] = typer.Option(None, "--taxonomy", help="eBird taxonomy CSV for the roll-up (default: roll up by CATEGORY)."),
+    species: Optional[str] = typer.Option(None, "--species", help="Comma-separated species (scientific or common names) to keep."),
+    country: Optional[str] = typer.Option(None, "--country", help="Comma-separated countries (names or codes, e.g. US)."),
+    state: Optional[str] = typer.Option(None, "--state", help="Comma-separated states (names or codes, e.g. US-GA)."),
+    county: Optional[str] = typer.Option(None, "--county", help="Comma-separated counties (names or codes)."),
+    bbox: Optional[str] = typer.Option(None, "--bbox", help="lon_min,lat_min,lon_max,lat_max (degrees)."),
+    start_date: Optional[str] = typer.Option(None, "--start-date", help="First date YYYY-MM-DD (inclusive)."),
+    end_date: Optional[str] = typer.Option(None, "--end-date", help="Last date YYYY-MM-DD (inclusive)."),
+    months: Optional[str] = typer.Option(None, "--months", help="Comma-separated months 1-12 (any year)."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", help="Comma-separated protocols, e.g. Stationary,Traveling."),
+    min_duration: Optional[float] = typer.Option(None, "--min-duration", help="Minimum duration (minutes)."),
+    max_duration: Optional[float] = typer.Option(None, "--max-duration", help="Maximum duration (minutes)."),
+    max_distance: Optional[float] = typer.Option(None, "--max-distance", help="Maximum distance (km); stationary = 0 km."),
+    max_observers: Optional[int] = typer.Option(None, "--max-observers", help="Maximum number of observers."),
+    start_time: Optional[str] = typer.Option(None, "--start-time", help="Earliest start time HH:MM."),
+    end_time: Optional[str] = typer.Option(None, "--end-time", help="Latest start time HH:MM."),
+    include_incomplete: bool = typer.Option(False, "--include-incomplete", help="Keep incomplete checklists (no true absences!)."),
+    include_unapproved: bool = typer.Option(False, "--include-unapproved", help="Keep records not approved by reviewers."),
+    time_encoding: str = typer.Option("cyclic", "--time-encoding", help="Time of day as 'cyclic' (sin/cos) or 'hours'."),
+    duration_encoding: str = typer.Option("hours", "--duration-encoding", help="Duration as 'hours' or 'log' (ln minutes)."),
+    missing_effort: str = typer.Option("drop", "--missing-effort", help="Checklists lacking effort values: 'drop' or 'error'."),
+    min_detections: int = typer.Option(1, "--min-detections", min=0, help="Drop species detected on fewer checklists."),
+    subsample_km: Optional[float] = typer.Option(None, "--subsample-km", help="Keep one checklist per cell of this size (km) × --subsample-by."),
+    subsample_by: str = typer.Option("week", "--subsample-by", help="Period for --subsample-km: week, month, day, year or none."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the subsampling."),
+    memory_limit: str = typer.Option("1GB", "--memory-limit", help="DuckDB memory limit (it spills to disk beyond it)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="DuckDB threads (default: all cores)."),
+) -> None:
+    """Zero-fill a raw EBD extract into a site × species table with effort covariates.
+
+    Filters run inside DuckDB while the file streams; shared checklists are
+    collapsed, subspecies rolled up to species, spuh/slash/hybrid/domestic dropped.
+    """
+    from jsdm_hot.data.ebird import EbirdFilters, load_ebird
+    from jsdm_hot.data.tables import write_wide_csv
+
+    bb = _floats(bbox, 4, "--bbox")
+    mo = _split(months)
+    filters = EbirdFilters(
+        species=_split(species), country=_split(country), state=_split(state), county=_split(county),
+        bbox=bb, date=_pair(start_date, end_date),
+        months=None if mo is None else tuple(_int(m, "--months") for m in mo),
+        protocol=_split(protocol), duration_minutes=_pair(min_duration, max_duration),
+        distance_km=_pair(None, max_distance), n_observers=_pair(None, max_observers),
+        time_started=_pair(start_time, end_time), complete=not include_incomplete, approved=not include_unapproved,
+    )
+    data = load_ebird(ebd, sampling, filters=filters, taxonomy=taxonomy, time_encoding=time_encoding,
+                      duration_encoding=duration_encoding, missing_effort=missing_effort,
+                      min_detections=min_detections, threads=threads, memory_limit=memory_limit)
+    if subsample_km is not None:
+        from jsdm_hot.data.splits import spatiotemporal_subsample
+
+        data = spatiotemporal_subsample(data, subsample_km, by=None if subsample_by == "none" else subsample_by, seed=seed)
+    write_wide_csv(data, out)
+    prevalence = data.Y.mean(axis=0) if data.n_species else []
+    typer.echo(
+        f"wrote {out}: {data.n_sites} checklists, {data.n_species} species, covariates {', '.join(data.covariates)}"
+        + (f"; prevalence {min(prevalence):.3f}-{max(prevalence):.3f}" if data.n_species else "")
+    )
+
+
+def _int(v: str, what: str) -> int:
+    try:
+        return int(v)
+    except ValueError:
+        raise InputDataError(f"{what} must be comma-separated integers, got {v!r}") from None

@@ -1,0 +1,158 @@
+"""``jsdm-hot tree-check``: reconcile a data set's species with a Newick tree and print the report.
+
+Examples
+--------
+::
+
+    jsdm-hot tree-check occurrences.csv --tree birds.nwk
+    jsdm-hot tree-check species.csv --names-col latin_name --tree birds.nwk --synonyms syn.csv
+    jsdm-hot tree-check ebird.csv --tree birds.nwk --ebird-taxonomy ebird_taxonomy.csv --out report.csv
+
+The exit status is 0 when every species matches a tip, or when some do not and
+``--tree-unmatched drop|connect`` says what ``fit`` would do with them; it is 1
+when species are unmatched under the default policy ``error``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from jsdm_hot.cli import app
+from jsdm_hot.errors import InputDataError
+from jsdm_hot.phylo import DEFAULT_PHYLO_K  # light: ete3 is imported only when a tree is read
+
+__all__ = ["tree_check", "species_from_csv"]
+
+_NOT_SPECIES = {"site", "site_id", "checklist_id", "sampling_event_identifier", "id", "lon", "lat",
+                "longitude", "latitude", "x", "y", "grid_row", "cell_id"}
+
+
+def species_from_csv(
+    path: Path,
+    names_col: str | None = None,
+    species_prefix: str | None = None,
+    species_cols: str | None = None,
+) -> list[str]:
+    """Species names of a CSV file.
+
+    Parameters
+    ----------
+    path : Path
+        A wide site × species table, or a species table.
+    names_col : str, optional
+        A column holding one species name per row (a species table such as
+        ``species.csv``).
+    species_prefix : str, optional
+        Species columns are those whose name starts with this prefix (removed).
+    species_cols : str, optional
+        Comma-separated species columns (as ``fit --species-cols``).
+
+    Without either option, the species are the columns whose values are all
+    0/1 (or True/False), apart from site, id and coordinate columns.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputDataError
+        Missing file or column, or no species column found.
+    """
+    import pandas as pd
+
+    if not path.is_file():
+        raise InputDataError(f"data file {path} does not exist")
+    if names_col is not None:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if names_col not in df.columns:
+            raise InputDataError(f"column {names_col!r} not in {path}; columns are {list(df.columns)}")
+        names = [s.strip() for s in df[names_col] if s.strip()]
+        if not names:
+            raise InputDataError(f"column {names_col!r} of {path} has no species names")
+        return list(dict.fromkeys(names))
+    header = pd.read_csv(path, nrows=0).columns
+    if species_cols is not None:
+        names = [c.strip() for c in species_cols.split(",") if c.strip()]
+        absent = [c for c in names if c not in header]
+        if absent:
+            raise InputDataError(f"species column(s) {absent} not in {path}; columns are {list(header)}")
+        return names
+    if species_prefix is not None:
+        names = [c[len(species_prefix):] for c in header if c.startswith(species_prefix)]
+        if not names:
+            raise InputDataError(f"no column of {path} starts with {species_prefix!r}")
+        return names
+    df = pd.read_csv(path)
+    names = []
+    for c in df.columns:
+        if c.strip().lower() in _NOT_SPECIES:
+            continue
+        col = df[c].dropna()
+        if col.dtype == bool:
+            names.append(c)
+        elif col.dtype.kind in "iuf" and col.isin([0, 1]).all() and len(col):
+            names.append(c)
+    if not names:
+        raise InputDataError(
+            f"found no 0/1 species columns in {path}; use --names-col for a species list, "
+            "--species-cols or --species-prefix"
+        )
+    return names
+
+
+@app.command("tree-check")
+def tree_check(
+    data: Path = typer.Argument(..., help="Wide CSV of 0/1 species columns, or a species table (with --names-col)."),
+    tree: Path = typer.Option(..., "--tree", help="Newick file whose tips are species."),
+    synonyms: Optional[Path] = typer.Option(None, "--synonyms", help="CSV synonym table with columns old,new."),
+    ebird_taxonomy: Optional[Path] = typer.Option(
+        None, "--ebird-taxonomy", help="eBird taxonomy CSV: adds subspecies→species and common→scientific names as synonyms."),
+    names_col: Optional[str] = typer.Option(None, "--names-col", help="DATA is a species table: column listing one species name per row."),
+    species_cols: Optional[str] = typer.Option(None, "--species-cols", help="Comma-separated species columns (default: all 0/1 columns)."),
+    species_prefix: Optional[str] = typer.Option(None, "--species-prefix", help="Columns starting with this prefix are species."),
+    unmatched: str = typer.Option("error", "--tree-unmatched", help="Unmatched species: error | drop | connect."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the per-species report to this CSV."),
+    write_pruned: Optional[Path] = typer.Option(None, "--write-pruned", help="Write the tree pruned to the matched species (Newick)."),
+    phylo_k: int = typer.Option(DEFAULT_PHYLO_K, "--phylo-k", help="Also describe the phylo graph with k nearest relatives."),
+) -> None:
+    """Match the data's species to the tree's tips and print the reconciliation report."""
+    from jsdm_hot import phylo
+
+    if unmatched not in phylo.UNMATCHED_POLICIES:
+        raise InputDataError(f"--tree-unmatched must be one of {', '.join(phylo.UNMATCHED_POLICIES)}, got {unmatched!r}")
+    species = species_from_csv(data, names_col, species_prefix, species_cols)
+    syn: dict[str, str] = {}
+    if ebird_taxonomy is not None:
+        syn.update(phylo.synonyms_from_ebird_taxonomy(ebird_taxonomy))
+    if synonyms is not None:
+        syn.update(phylo.read_synonyms(synonyms))  # the user's table wins
+    phy = phylo.read_tree(tree)
+    # reconcile without raising so the full report is printed, then apply the policy
+    report = phylo.reconcile(species, phy, synonyms=syn or None, unmatched="connect")
+    report = dataclasses.replace(report, policy=unmatched)
+    typer.echo(report.summary())
+    if not (report.unmatched and unmatched == "error"):  # fit would stop on unmatched species
+        dist = phylo.phylo_distances(phy, report=report)
+        graph = phylo.phylo_graph(dist, report.kept_species, k=phylo_k)
+        unit = "" if phy.has_branch_lengths else " (no branch lengths: edges)"
+        off = dist.patristic[~np.eye(len(dist.species), dtype=bool)]
+        typer.echo(
+            f"phylo graph (k={phylo_k}) over {graph.n_species} species: {graph.info['n_edges']} edges, "
+            f"density {graph.density:.3f}; patristic distances{unit}: median {np.median(off) if off.size else 0:.4g}, "
+            f"max {off.max() if off.size else 0:.4g}"
+        )
+    if out is not None:
+        report.to_frame().to_csv(out, index=False)
+        typer.echo(f"per-species report written to {out}")
+    if write_pruned is not None:
+        pruned = phylo.prune_tree(phy, list(dict.fromkeys(report.tips.values())))
+        write_pruned.write_text(pruned.to_newick() + "\n", encoding="utf-8")
+        typer.echo(f"pruned tree ({pruned.n_tips} tips) written to {write_pruned}")
+    if report.unmatched and unmatched == "error":
+        raise typer.Exit(code=1)

@@ -1,0 +1,239 @@
+"""Tests of jsdm_hot.model.hotvae.HotVAEModule (wiring, modes, loss, training)."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.errors import InputDataError
+from jsdm_hot.model import losses
+from jsdm_hot.model.encoders import GaussianSubspaceEncoder
+from jsdm_hot.model.hotvae import HotVAEModule
+
+P, L = 6, 5
+
+
+def _cfg(**kw):
+    base = dict(d_model=8, n_heads=2, latent_dim=4, encoder_hidden=12, n_layers=2, dropout=0.0)
+    base.update(kw)
+    return HotVAEConfig(**base)
+
+
+def _module(seed=0, mask=None, bias=None, **kw):
+    torch.manual_seed(seed)
+    return HotVAEModule(P, L, _cfg(**kw), mask=mask, bias=bias)
+
+
+def _data(n=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, P, generator=g)
+    y = (torch.rand(n, L, generator=g) > 0.5).float()
+    y[0, 0], y[0, 1] = 1.0, 0.0  # at least one ranking pair
+    return x, y
+
+
+# ------------------------------------------------------------------ buffers
+def test_graph_buffers_saved_and_diagonal_forced():
+    mask = np.zeros((L, L), dtype=bool)
+    mask[0, 1] = True
+    bias = np.full((L, L), 0.25, dtype=np.float32)
+    m = _module(mask=mask, bias=bias)
+    sd = m.state_dict()
+    assert sd["attn_mask"].dtype == torch.bool and sd["attn_bias"].dtype == torch.float32
+    assert torch.all(torch.diagonal(sd["attn_mask"])) and sd["attn_mask"][0, 1] and not sd["attn_mask"][1, 0]
+    assert torch.all(sd["attn_bias"] == 0.25)
+    plain = _module()
+    assert torch.all(plain.attn_mask) and torch.all(plain.attn_bias == 0)
+    # loading restores the graph, so the loaded module predicts like the saved one
+    plain.load_state_dict(sd)
+    x, _ = _data()
+    m.eval(), plain.eval()
+    torch.testing.assert_close(plain.predict_logits(x), m.predict_logits(x))
+
+
+def test_bad_graph_and_inputs_raise_input_data_error():
+    with pytest.raises(InputDataError, match=r"mask has shape \(4, 4\), expected \(5, 5\)"):
+        _module(mask=np.ones((4, 4), dtype=bool))
+    with pytest.raises(InputDataError, match="bias"):
+        _module(bias=np.full((L, L), np.nan))
+    m = _module()
+    with pytest.raises(InputDataError, match=r"x must have shape \(n_sites, 6\)"):
+        m(torch.randn(3, P + 1))
+    with pytest.raises(InputDataError, match=r"y must have shape \(n_sites, 5\)"):
+        m(torch.randn(3, P), torch.ones(3, L + 2))
+    with pytest.raises(InputDataError, match="divisible"):
+        HotVAEModule(P, L, HotVAEConfig(d_model=10, n_heads=3))
+
+
+# ------------------------------------------------------------------ shapes
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+@pytest.mark.parametrize("J,K", [(1, 1), (3, 2)])
+def test_output_shapes(n_layers, J, K):
+    m = _module(n_layers=n_layers, n_subspaces_x=J, n_subspaces_y=K).train()
+    x, y = _data(n=7)
+    out = m(x, y)
+    assert out.logits_x.shape == out.logits_y.shape == (7, L)
+    assert len(out.intermediate_x) == len(out.intermediate_y) == n_layers - 1
+    assert out.mu_x.shape == out.logvar_x.shape == (7, J, 4)
+    assert out.mu_y.shape == out.logvar_y.shape == (7, K, 4)
+    out_x = m(x)
+    assert out_x.logits_y is None and out_x.intermediate_y == [] and out_x.mu_y is None
+    assert m.encode_x(x)[0].shape == (7, J, 4) and m.encode_y(y)[1].shape == (7, K, 4)
+    assert m.decode(torch.randn(7, K, 4)).logits.shape == (7, L)
+
+
+@pytest.mark.parametrize("J,K", [(1, 1), (2, 3)])
+def test_both_branches_use_the_shared_decoder(J, K):
+    m = _module(n_subspaces_x=J, n_subspaces_y=K).eval()
+    x, y = _data(n=5)
+    out = m(x, y)
+    mu_x, _ = m.encode_x(x)
+    mu_y, _ = m.encode_y(y)
+    torch.testing.assert_close(out.logits_x, m.decode(mu_x).logits)
+    torch.testing.assert_close(out.logits_y, m.decode(mu_y).logits)
+    torch.testing.assert_close(out.intermediate_y[0], m.decode(mu_y).intermediate[0])
+
+
+def test_uint8_labels_accepted():
+    m = _module().eval()
+    x, y = _data()
+    torch.testing.assert_close(m(x, y.to(torch.uint8)).logits_y, m(x, y).logits_y)
+
+
+# ------------------------------------------------------------------- modes
+def test_eval_is_deterministic_and_equals_predict_logits():
+    m = _module(dropout=0.3).eval()
+    x, _ = _data(n=6)
+    a, b = m(x).logits_x, m(x).logits_x
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, m.predict_logits(x))
+
+
+def test_train_mode_samples_latents():
+    m = _module(dropout=0.0).train()
+    x, _ = _data(n=6)
+    torch.manual_seed(1)
+    a = m(x).logits_x
+    b = m(x).logits_x
+    assert not torch.allclose(a, b)  # reparameterised z differs between calls
+
+
+def test_sample_logits_reproducible_and_joint():
+    m = _module().eval()
+    x, _ = _data(n=6)
+    s1 = m.sample_logits(x, torch.Generator().manual_seed(42))
+    s2 = m.sample_logits(x, torch.Generator().manual_seed(42))
+    s3 = m.sample_logits(x, torch.Generator().manual_seed(43))
+    torch.testing.assert_close(s1, s2)
+    assert not torch.allclose(s1, s3)
+    assert not torch.allclose(s1, m.predict_logits(x))
+    # one z per site: equal to decoding the explicit draw
+    mu, logvar = m.encode_x(x)
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(42))
+    torch.testing.assert_close(s1, m.decode(mu + torch.exp(0.5 * logvar) * eps).logits)
+
+
+# -------------------------------------------------------------------- loss
+def test_loss_is_weighted_sum_of_terms():
+    m = HotVAEModule(P, L, _cfg(lambda0=0.7, lambda1=0.3, lambda2=100.0, beta=1e-2, n_layers=3))
+    x, y = _data(n=8)
+    m.eval()
+    out = m(x, y)
+    lo = m.loss(out, y)
+    bce = losses.bce_loss(out.logits_x, y) + losses.bce_loss(out.logits_y, y)
+    inter = losses.intermediate_bce_loss(out.intermediate_x, y) + losses.intermediate_bce_loss(out.intermediate_y, y)
+    rank = losses.ranking_loss(out.logits_x, y) + losses.ranking_loss(out.logits_y, y)
+    kl = losses.kl_alignment(out.mu_y, out.logvar_y, out.mu_x, out.logvar_x)
+    torch.testing.assert_close(lo.bce, bce)
+    torch.testing.assert_close(lo.intermediate_bce, inter)
+    torch.testing.assert_close(lo.ranking, rank)
+    torch.testing.assert_close(lo.kl, kl)
+    torch.testing.assert_close(lo.loss, 0.7 * bce + 0.3 * inter + 100.0 * rank + 1e-2 * kl)
+    assert lo.kl > 0 and lo.intermediate_bce > 0
+    assert set(lo.as_floats()) == {"loss", "bce", "intermediate_bce", "ranking", "kl"}
+
+
+def test_loss_without_label_branch_has_zero_label_terms():
+    m = _module(n_layers=1).eval()
+    x, y = _data(n=8)
+    out = m(x)
+    lo = m.loss(out, y)
+    torch.testing.assert_close(lo.bce, losses.bce_loss(out.logits_x, y))
+    torch.testing.assert_close(lo.ranking, losses.ranking_loss(out.logits_x, y))
+    assert lo.kl.item() == 0.0 and lo.intermediate_bce.item() == 0.0
+
+
+def test_gradients_reach_both_encoders_and_label_embeddings():
+    m = _module(beta=1.0).train()
+    x, y = _data(n=8)
+    m.loss(m(x, y), y).loss.backward()
+    for name in ("encoder_x.mlp.0.weight", "encoder_y.mlp.0.weight", "encoder_x.logvar_head.weight",
+                 "encoder_y.mu_head.weight", "decoder.label_embedding", "decoder.readout_weight"):
+        grad = dict(m.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+
+
+def test_pluggable_encoder():
+    class Linear2(GaussianSubspaceEncoder):
+        def __init__(self):
+            super().__init__(P, 2, 4)
+            self.lin = torch.nn.Linear(P, 16)
+
+        def forward(self, x):
+            h = self.lin(x).view(x.shape[0], 2, 8)
+            return h[..., :4], h[..., 4:]
+
+    torch.manual_seed(0)
+    m = HotVAEModule(P, L, _cfg(), feature_encoder=Linear2()).train()
+    x, y = _data()
+    out = m(x, y)
+    assert out.mu_x.shape == (4, 2, 4) and out.mu_y.shape == (4, 1, 4)
+    m.loss(out, y).loss.backward()
+    assert m.encoder_x.lin.weight.grad is not None
+
+    class WrongDim(Linear2):
+        def __init__(self):
+            super().__init__()
+            self.latent_dim = 3
+
+    with pytest.raises(InputDataError, match="latent_dim"):
+        HotVAEModule(P, L, _cfg(), feature_encoder=WrongDim())
+
+
+def test_bf16_autocast_cpu_loss_is_float32_and_finite():
+    m = _module().train()
+    x, y = _data(n=8)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        out = m(x, y)
+        lo = m.loss(out, y)
+    assert lo.loss.dtype == torch.float32 and torch.isfinite(lo.loss)
+    lo.loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
+
+
+# ----------------------------------------------------------------- training
+def test_tiny_overfit_reaches_high_training_auc():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    n = 64
+    x = torch.randn(n, P, generator=g)
+    w = torch.randn(P, L, generator=g)
+    y = ((x @ w + 0.3 * torch.randn(n, L, generator=g)) > 0).float()
+    cfg = _cfg(d_model=16, latent_dim=8, encoder_hidden=32, lambda2=1.0, beta=1e-4)
+    m = HotVAEModule(P, L, cfg)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    m.train()
+    first = None
+    for step in range(200):
+        lo = m.loss(m(x, y), y)
+        opt.zero_grad()
+        lo.loss.backward()
+        opt.step()
+        first = first if first is not None else lo.loss.item()
+    m.eval()
+    with torch.no_grad():
+        p = torch.sigmoid(m.predict_logits(x)).numpy()
+    auc = roc_auc_score(y.numpy(), p, average="macro")
+    assert lo.loss.item() < 0.5 * first
+    assert auc > 0.97, auc
