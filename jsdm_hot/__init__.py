@@ -15,11 +15,13 @@ __version__ = "0.1.0"
 from jsdm_hot.config import PAPER_GRID, HotVAEConfig
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError, JsdmHotError, ModelFileError, NotFittedError, TreeError
-from jsdm_hot.estimator import HotVAE
 from jsdm_hot.graph import LabelGraph
 
 # name -> module, imported lazily so optional dependencies load only when used
 _LAZY = {
+    "HotVAE": "jsdm_hot.estimator",
+    "zero_fill": "jsdm_hot.data.ebird",
+    "EbirdFilters": "jsdm_hot.data.ebird",
     "read_wide_csv": "jsdm_hot.data.tables",
     "write_wide_csv": "jsdm_hot.data.tables",
     "simulate_community": "jsdm_hot.data.simulate",
@@ -30,7 +32,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "CommunityData", "HotVAE", "HotVAEConfig", "LabelGraph", "PAPER_GRID",
+    "CommunityData", "HotVAEConfig", "LabelGraph", "PAPER_GRID",
     "JsdmHotError", "InputDataError", "ModelFileError", "NotFittedError", "TreeError",
     *_LAZY,
 ]

@@ -51,6 +51,18 @@ def _split_input(X, Y, what: str = "X") -> tuple[np.ndarray, np.ndarray | None, 
     return Xa, Ya, names, species
 
 
+def _init_readout_bias(module, Y: np.ndarray) -> None:
+    """Start each species' readout bias (Eq 9) at the logit of its training prevalence.
+
+    Not in the paper (which does not state its initialisation); it removes the
+    first epochs spent learning prevalences, which matters on small data sets.
+    Prevalences are clipped to [1e-3, 1 - 1e-3] so absent species stay finite.
+    """
+    prev = np.clip(Y.mean(0), 1e-3, 1 - 1e-3)
+    with torch.no_grad():
+        module.decoder.readout_bias.copy_(torch.as_tensor(np.log(prev / (1 - prev)), dtype=torch.float32))
+
+
 class HotVAE(BaseEstimator):
     """HOT-VAE joint species distribution model (Zhao et al., AAAI 2021).
 
@@ -206,7 +218,9 @@ class HotVAE(BaseEstimator):
                 p, L, cfg,
                 mask=torch.as_tensor(label_graph.mask),
                 bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
-            ).to(device)
+            )
+            _init_readout_bias(module, Yt)
+            module = module.to(device)
             result = train_module(
                 module,
                 (Xt - x_mean) / x_scale, Yt, (Xv - x_mean) / x_scale, Yv, cfg,

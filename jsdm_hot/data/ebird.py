@@ -7,9 +7,15 @@ row per checklist. Presence/absence comes from joining the two: a species is pre
 
 Everything heavy runs in DuckDB (imported lazily) over a streaming ``read_csv``
 scan: the files are never loaded whole into pandas. Filters are pushed into the SQL
-``WHERE``, shared checklists are collapsed and presences aggregated by SQL
-``GROUP BY``, and only the (checklist, species) detection pairs and the checklist
-table come back to Python. Memory is bounded by DuckDB's ``memory_limit``.
+``WHERE``; shared checklists are collapsed by a SQL ``GROUP BY`` over the rows of
+shared checklists only; the EBD is read in one pass that maps each kept row to its
+checklist's output row and gathers those row numbers per species. Only the
+checklist table (through Arrow, strings stay Arrow-backed) and one integer list
+per species come back to Python. DuckDB works on a scratch database file in a
+temporary folder so it can evict to disk beyond ``memory_limit``; for a 2 GB EBD
+(5.6 M rows, 1.4 M checklists) the whole process peaks at about 1.4 GB RSS, of
+which ~370 MB is the import of jsdm_hot itself (see
+``benchmarks/results/ingest_speed.md``).
 
 Conventions (the same as the R package auk, Strimas-Mackey et al.):
 
@@ -50,7 +56,7 @@ import datetime as _dt
 import logging
 import math
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -369,12 +375,13 @@ def _find_checklist(path: Path, checklist_id: str) -> tuple[int | None, str | No
     return None, None
 
 
-def _run(con, sql: str, files: dict[str, Path]):
-    """Execute SQL; turn tagged cast errors and CSV errors into InputDataError with file and line."""
+def _run(con, sql: str, files: dict[str, Path], arrow: bool = False):
+    """Execute SQL (``arrow``: fetch an Arrow table); turn tagged cast errors and CSV errors
+    into InputDataError with file and line."""
     import duckdb
 
     try:
-        return con.execute(sql)
+        return con.sql(sql).to_arrow_table() if arrow else con.execute(sql)
     except duckdb.Error as exc:
         msg = str(exc)
         m = re.search(r"jsdm_hot\|(\w+)\|([^|]+)\|(\w+)\|(.*)", msg)
@@ -388,7 +395,8 @@ def _run(con, sql: str, files: dict[str, Path]):
                 f"{path}, {where}: column '{column}' has value {value!r}; expected {_EXPECT[kind][0]}"
             ) from None
         names = ", ".join(str(p) for p in files.values())
-        raise InputDataError(f"could not read {names}: {msg.splitlines()[0] if msg else exc!r}\n{msg}") from None
+        detail = msg.split("Possible fixes")[0].strip() or repr(exc)  # drop DuckDB's option hints
+        raise InputDataError(f"could not read {names} as tab-separated eBird data: {detail}") from None
 
 
 # --------------------------------------------------------------------------- SQL pieces
@@ -500,16 +508,17 @@ def _checklist_sql(path: Path, cols: list[str], f: EbirdFilters, tag: str, what:
                     array_to_string(list_sort(list_distinct(list(observer))), ',') AS observer_ids,
                     arg_min(f, sei) AS f"""
     if not one_row_per_event:
-        return [f"CREATE TABLE checklists AS {agg} FROM ({rows}) GROUP BY checklist_id"]
-    return [
-        f"CREATE TABLE events AS {rows}",
-        f"""CREATE TABLE checklists AS
+        return {"checklists": f"{agg} FROM ({rows}) GROUP BY checklist_id"}
+    ids = f"""SELECT {_cid(cols)} AS checklist_id, count(*) FILTER (WHERE NOT ({is_group})) AS n_single
+              FROM {_scan(path, cols)} {"WHERE " + " AND ".join(where) if where else ""}
+              GROUP BY ALL"""
+    # no table: the (small) sampling file is scanned again when the result is fetched,
+    # which is cheaper than writing and reading back millions of rows
+    return {"ids": ids, "checklists": f"""
             SELECT checklist_id, 1::BIGINT AS n_sampling_events, sei AS sampling_event_ids,
-                   observer AS observer_ids, f FROM events WHERE NOT is_group
+                   observer AS observer_ids, f FROM ({rows}) WHERE NOT is_group
             UNION ALL
-            {agg} FROM events WHERE is_group GROUP BY checklist_id""",
-        "DROP TABLE events",
-    ]
+            {agg} FROM ({rows}) WHERE is_group GROUP BY checklist_id"""}
 
 
 def _taxonomy_sql(taxonomy: Path) -> str:
@@ -533,6 +542,21 @@ def _taxonomy_sql(taxonomy: Path) -> str:
 
 
 # --------------------------------------------------------------------------- zero fill
+def _arrow_string_mapper():
+    """pyarrow → pandas type mapper keeping strings Arrow-backed (pandas' ``str`` dtype)."""
+    import pyarrow as pa
+
+    try:  # pandas >= 3: the default ``str`` dtype (NaN for missing)
+        str_dtype = pd.StringDtype(storage="pyarrow", na_value=np.nan)
+    except TypeError:  # older pandas
+        str_dtype = pd.StringDtype(storage="pyarrow")
+
+    def mapper(t):
+        return str_dtype if pa.types.is_string(t) or pa.types.is_large_string(t) else None
+
+    return mapper
+
+
 def _connect(threads: int | None, memory_limit: str | None, workdir: str):
     """DuckDB connection on a scratch database file in ``workdir``.
 
@@ -635,16 +659,23 @@ def zero_fill(
                 "restricted to some species, checklists without them are missing (absences lost)", ebd_path)
             approved = [f"{_q('APPROVED')} = '1'"] if f.approved and "APPROVED" in ecols else []
             cl_sql = _checklist_sql(ebd_path, ecols, f, "ebd", "EBD", approved)
-        for stmt in cl_sql:
-            _run(con, stmt, files)
+        # row of each checklist in the (sorted) output; sorting the ids alone is cheap
         if scols is not None:
-            dup = con.execute("""SELECT checklist_id FROM checklists GROUP BY checklist_id
-                                 HAVING count(*) > 1 LIMIT 1""").fetchone()
+            _run(con, f"""CREATE TABLE ci AS SELECT checklist_id, n_single,
+                          (row_number() OVER (ORDER BY checklist_id) - 1)::INTEGER AS r FROM ({cl_sql['ids']})""",
+                 files)
+            final = cl_sql["checklists"]
+            dup = con.execute("SELECT checklist_id FROM ci WHERE n_single > 1 LIMIT 1").fetchone()
             if dup:
                 raise InputDataError(
                     f"sampling-event file {sampling_path} lists sampling event {dup[0]!r} more than once "
                     f"(line {_find_checklist(sampling_path, dup[0])[0]}); each sampling event must appear once"
                 )
+        else:
+            _run(con, f"CREATE TABLE checklists AS {cl_sql['checklists']}", files)
+            con.execute("CREATE TABLE ci AS SELECT checklist_id, "
+                        "(row_number() OVER (ORDER BY checklist_id) - 1)::INTEGER AS r FROM checklists")
+            final = "SELECT * FROM checklists"
 
         # ---- detections (checklist, species)
         where = _checklist_where(f, ecols, ebd_path, "EBD")
@@ -676,63 +707,57 @@ def zero_fill(
         sp_filter = "TRUE"
         if f.species:
             sp_filter = f"({_in('species', f.species)} OR {_in('common', f.species)})"
-        if taxonomy is None and not f.species:  # the fast path: distinct pairs only
-            det_sql = f"SELECT DISTINCT checklist_id, species FROM ({src}) WHERE species IS NOT NULL"
-        else:
-            det_sql = f"""SELECT checklist_id, species, bool_or(unmatched) AS unmatched, any_value(sci) AS sci,
-                                 any_value(common) AS common
-                          FROM ({src}) WHERE (species IS NOT NULL AND {sp_filter}) OR unmatched
-                          GROUP BY checklist_id, species"""
-        _run(con, f"CREATE TABLE det AS {det_sql}", files)
-        name_of: dict[str, str] = {}
-        if taxonomy is not None:
-            unmatched = [r[0] for r in con.execute(
-                "SELECT DISTINCT sci FROM det WHERE unmatched ORDER BY 1 LIMIT 50").fetchall()]
-            if unmatched:
-                logger.warning("%d scientific name(s) of %s are not in taxonomy %s and were dropped, e.g. %s",
-                               len(unmatched), ebd_path, taxonomy, unmatched[:10])
-            con.execute("DELETE FROM det WHERE species IS NULL")
-        if f.species:
-            name_of = dict(con.execute("SELECT DISTINCT common, species FROM det WHERE common IS NOT NULL").fetchall())
-
-        # ---- EBD checklists missing from the sampling file
-        if scols is not None:
-            miss = con.execute("""SELECT count(DISTINCT d.checklist_id), min(d.checklist_id) FROM det d
-                                  ANTI JOIN checklists c USING (checklist_id)""").fetchone()
-            if miss[0]:
-                line, sei = _find_checklist(ebd_path, miss[1])
-                raise InputDataError(
-                    f"{miss[0]} checklist(s) of EBD file {ebd_path} are not in sampling-event file {sampling_path} "
-                    f"(after the same filters), e.g. sampling event {sei!r} at line {line}; "
-                    "are the two files from the same extract and filtered alike?"
-                )
-
-        # ---- species columns
-        found = [r[0] for r in con.execute("SELECT DISTINCT species FROM det ORDER BY species").fetchall()]
-        if f.species:
-            sp = list(dict.fromkeys(name_of.get(s, s) for s in f.species))
-            never = sorted(set(sp) - set(found))
-            if never:
-                logger.warning("requested species %s are never detected in %s; their columns are all 0",
-                               never, ebd_path)
-        else:
-            sp = found
-        cl = con.execute("SELECT checklist_id, n_sampling_events, sampling_event_ids, observer_ids, "
-                         "unnest(f) FROM checklists ORDER BY checklist_id").df()
-        pairs = con.execute(
-            """SELECT ci.r, s.c FROM det
-               JOIN (SELECT checklist_id, row_number() OVER (ORDER BY checklist_id) - 1 AS r FROM checklists) ci
-                    USING (checklist_id)
-               JOIN (SELECT unnest($sp) AS species, unnest(range(len($sp))) AS c) s USING (species)""",
-            {"sp": sp},
-        ).fetchnumpy()
+        # one streaming pass: each kept EBD row -> its checklist's row number, gathered per species.
+        # Grouping by species (few groups) instead of DISTINCT (checklist, species) pairs keeps the
+        # hash table tiny; repeated rows just set the same 1 twice.
+        det = _run(con, f"""
+            SELECT d.species, CASE WHEN d.unmatched THEN d.sci END AS unmatched_name,
+                   any_value(d.common) AS common,
+                   list(ci.r) FILTER (WHERE ci.r IS NOT NULL) AS rows,
+                   count(*) FILTER (WHERE ci.r IS NULL) AS n_missing,
+                   min(d.checklist_id) FILTER (WHERE ci.r IS NULL) AS missing
+            FROM ({src}) d LEFT JOIN ci USING (checklist_id)
+            WHERE (d.species IS NOT NULL AND {sp_filter}) OR d.unmatched
+            GROUP BY ALL""", files).fetchall()
+        # via Arrow: strings go to pandas' Arrow-backed ``str`` columns without one Python
+        # object per cell (a plain ``.df()`` briefly needs several times the memory)
+        tbl = _run(con, f"SELECT checklist_id, n_sampling_events, sampling_event_ids, observer_ids, "
+                        f"unnest(f) FROM ({final}) ORDER BY checklist_id", files, arrow=True)
+        cl = tbl.to_pandas(types_mapper=_arrow_string_mapper())
+        del tbl
     finally:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
+    unmatched = sorted({u for _, u, *_ in det if u is not None})
+    if unmatched:
+        logger.warning("%d scientific name(s) of %s are not in taxonomy %s and were dropped, e.g. %s",
+                       len(unmatched), ebd_path, taxonomy, unmatched[:10])
+    det = [t for t in det if t[0] is not None and t[1] is None]
+    n_missing = sum(t[4] for t in det)
+    if n_missing and scols is not None:
+        example = min(t[5] for t in det if t[5] is not None)
+        line, sei = _find_checklist(ebd_path, example)
+        raise InputDataError(
+            f"{n_missing} observation row(s) of EBD file {ebd_path} belong to checklists that are not in "
+            f"sampling-event file {sampling_path} (after the same filters), e.g. sampling event {sei!r} at "
+            f"line {line}; are the two files from the same extract and filtered alike?"
+        )
+    rows_of = {t[0]: t[3] or [] for t in det}
+    found = sorted(rows_of)
+    if f.species:
+        name_of = {t[2]: t[0] for t in det if t[2] is not None}
+        sp = list(dict.fromkeys(name_of.get(s, s) for s in f.species))
+        never = sorted(set(sp) - set(found))
+        if never:
+            logger.warning("requested species %s are never detected in %s; their columns are all 0", never, ebd_path)
+    else:
+        sp = found
     n, L = len(cl), len(sp)
     Y = np.zeros((n, L), dtype=np.uint8)
-    Y[np.asarray(pairs["r"], dtype=np.int64), np.asarray(pairs["c"], dtype=np.int64)] = 1
+    for jj, name in enumerate(sp):
+        r = np.asarray(rows_of.get(name, []), dtype=np.int64)
+        Y[r, jj] = 1
     for c in ("latitude", "longitude", "duration_minutes", "effort_distance_km", "number_observers"):
         if c in cl:
             cl[c] = cl[c].astype(float)

@@ -16,7 +16,6 @@ given the coordinates as ``groups``-free input ``X`` of shape (n, 2).
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Iterator, Sequence
 
 import numpy as np

@@ -411,7 +411,7 @@ def _grid_from_files(files: Sequence[Path], *, crs: str | None, source: str) -> 
             variables[name] = band
     ds = xr.Dataset(variables)
     if ds.rio.crs is None and ref[1].rio.crs is not None:
-        ds = ds.rio.write_crs(ref[1].rio.crs)
+        ds.rio.write_crs(ref[1].rio.crs, inplace=True)
     return RasterGrid(ds, crs=crs, source=source)
 
 

@@ -348,7 +348,7 @@ def predict_layers(
     model: Any,
     X: np.ndarray,
     *,
-    layers: Iterable[str] = tuple(LAYER_INFO),
+    layers: Iterable[str] | None = None,
     n_draws: int = 100,
     seed: int = 0,
     richness_k: Sequence[int] = (),
@@ -367,8 +367,10 @@ def predict_layers(
     X : ndarray of shape (n_cells, n_features)
         Raw covariates in the order of ``model.feature_names_in_`` (the model
         standardises internally).
-    layers : iterable of str, default=all
-        Layer names (keys of :data:`LAYER_INFO`).
+    layers : iterable of str, optional
+        Layer names (keys of :data:`LAYER_INFO`). Default: every layer, less
+        ``richness_ge`` without ``richness_k`` and the community layers
+        without ``community``.
     n_draws : int, default=100
         Joint posterior draws per cell (for the draw-based layers).
     seed : int, default=0
@@ -392,6 +394,10 @@ def predict_layers(
         (n_cells, n_k); ``composition_pc`` (n_cells, n_axes); every other layer
         (n_cells,). All float32.
     """
+    if layers is None:
+        layers = [n for n in LAYER_INFO
+                  if not (n == "richness_ge" and not len(richness_k))
+                  and not (n in ("composition_pc", "beta_sor_reference") and community is None)]
     wanted = set(layers)
     unknown = wanted - set(LAYER_INFO)
     if unknown:

@@ -260,12 +260,13 @@ def predict_map(
         attrs["pca_n_cells"] = basis.n_cells
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     _coord_attrs(ds, g.crs)
+    # inplace: rioxarray's default is a deep copy, which would double the memory of a large map
+    ds.rio.set_spatial_dims(x_dim="x", y_dim="y", inplace=True)
     if g.crs is not None:
-        ds = ds.rio.write_crs(g.crs)
-    ds = ds.rio.set_spatial_dims(x_dim="x", y_dim="y")
+        ds.rio.write_crs(g.crs, inplace=True)
     transform = _transform(g)
     if transform is not None:
-        ds = ds.rio.write_transform(transform)
+        ds.rio.write_transform(transform, inplace=True)
     return ds
 
 

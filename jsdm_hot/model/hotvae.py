@@ -109,6 +109,10 @@ class HotVAEModule(nn.Module):
             if enc.latent_dim != config.latent_dim:
                 raise InputDataError(f"{name} has latent_dim={enc.latent_dim}, config.latent_dim={config.latent_dim}")
         self.decoder = HotDecoder(L, config.latent_dim, config.d_model, config.n_layers, config.n_heads, config.dropout)
+        logger.debug(
+            "HotVAEModule: %d features, %d species, J=%d, K=%d, %d of %d label→label edges allowed",
+            self.n_features, L, self.encoder_x.n_subspaces, self.encoder_y.n_subspaces, int(m.sum()), L * L,
+        )
 
     # ------------------------------------------------------------------ parts
     def _check(self, t: torch.Tensor, width: int, name: str) -> None:

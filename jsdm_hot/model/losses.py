@@ -19,6 +19,7 @@ Choices (ours, where the paper is silent):
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -116,6 +117,12 @@ def pool_subspaces(mu: torch.Tensor, logvar: torch.Tensor) -> tuple[torch.Tensor
     return mu.float().mean(dim=1), torch.exp(logvar.float()).mean(dim=1)
 
 
+def _pool_log(mu: torch.Tensor, logvar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Like :func:`pool_subspaces` but returns ``log(mean_j exp(logvar_j))`` via logsumexp."""
+    n = logvar.shape[1]
+    return mu.float().mean(dim=1), torch.logsumexp(logvar.float(), dim=1) - math.log(n)
+
+
 def kl_alignment(mu_y: torch.Tensor, logvar_y: torch.Tensor, mu_x: torch.Tensor, logvar_x: torch.Tensor) -> torch.Tensor:
     """KL divergence of the pooled label posterior from the pooled feature posterior (Eq 6).
 
@@ -134,9 +141,11 @@ def kl_alignment(mu_y: torch.Tensor, logvar_y: torch.Tensor, mu_x: torch.Tensor,
     -------
     Tensor, scalar float32
     """
-    m_y, v_y = pool_subspaces(mu_y, logvar_y)
-    m_x, v_x = pool_subspaces(mu_x, logvar_x)
-    kl = 0.5 * (torch.log(v_x) - torch.log(v_y) + (v_y + (m_y - m_x) ** 2) / v_x - 1.0)
+    m_y, lv_y = _pool_log(mu_y, logvar_y)
+    m_x, lv_x = _pool_log(mu_x, logvar_x)
+    # 0.5 * (log v_x - log v_y + (v_y + (m_y - m_x)^2) / v_x - 1), in log space so tiny
+    # variances do not underflow to log(0)
+    kl = 0.5 * (lv_x - lv_y + torch.exp(lv_y - lv_x) + (m_y - m_x) ** 2 * torch.exp(-lv_x) - 1.0)
     return kl.sum(dim=1).mean()
 
 

@@ -80,6 +80,7 @@ def test_raster_without_crs_is_an_error(tmp_path):
 
 
 def test_netcdf_and_dataarray(tmp_path):
+    import rioxarray  # noqa: F401  (registers .rio)
     import xarray as xr
 
     y = np.array([2.5, 1.5, 0.5])
@@ -93,6 +94,11 @@ def test_netcdf_and_dataarray(tmp_path):
     assert extract_at_points(path, [1.2, 3.9], [0.1, 2.9])["t"].tolist() == [9.0, 3.0]
     with pytest.raises(InputDataError, match="no coordinate reference system"):
         extract_at_points(xr.DataArray(v, dims=("y", "x"), coords={"y": y, "x": x}), [1.0], [1.0])
+    # a time dimension becomes one column per time step
+    cube = xr.DataArray(np.stack([v, v + 100]), dims=("time", "y", "x"),
+                        coords={"time": ["2020", "2021"], "y": y, "x": x}, name="t").rio.write_crs("EPSG:4326")
+    got = extract_at_points(cube, [1.2], [0.1])
+    assert got.columns.tolist() == ["t_2020", "t_2021"] and got.iloc[0].tolist() == [9.0, 109.0]
 
 
 def test_real_rasters_with_different_crs_match_gdal():

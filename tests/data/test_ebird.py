@@ -297,3 +297,30 @@ def test_cli_prepare_writes_wide_tables(tmp_path):
     assert "Todiramphus chloris" in pd.read_parquet(pq).columns
     res = CliRunner().invoke(app, ["prepare", str(d / "zerofill-ex_sampling.txt"), "--out", str(out)])
     assert isinstance(res.exception, InputDataError) and "missing required column" in str(res.exception)
+
+
+def test_effort_filters_match_a_python_reference():
+    d = _auk()
+    f = EbirdFilters(distance_km=(None, 2.0), n_observers=(1, 2), time_started=("06:00", "10:30"))
+    wide = zero_fill(d / "ebd-sample.txt", filters=f)
+    header, rows = _rows(d / "ebd-sample.txt")
+    h = {k: i for i, k in enumerate(header)}
+
+    def dist(r):
+        v = r[h["EFFORT DISTANCE KM"]]
+        return float(v) if v else (0.0 if r[h["PROTOCOL NAME"]] == "Stationary" else None)
+
+    keep = {r[h["GROUP IDENTIFIER"]] or r[h["SAMPLING EVENT IDENTIFIER"]] for r in rows
+            if r[h["ALL SPECIES REPORTED"]] == "1" and dist(r) is not None and dist(r) <= 2.0
+            and r[h["NUMBER OBSERVERS"]] and 1 <= int(r[h["NUMBER OBSERVERS"]]) <= 2
+            and "06:00:00" <= r[h["TIME OBSERVATIONS STARTED"]] <= "10:30:00"}
+    assert set(wide["checklist_id"]) == keep and 0 < len(keep) < 382
+
+
+def test_row_with_missing_fields_names_file_and_line(tmp_path):
+    d = _auk()
+    header, rows = _rows(d / "ebd-sample.txt")
+    rows[5] = rows[5][:-2]
+    f = _write(tmp_path / "ebd.txt", header, rows)
+    with pytest.raises(InputDataError, match=r"(?s)could not read .*ebd.txt.*Line: 7.*Expected Number of Columns: 52 Found: 50"):
+        zero_fill(f)

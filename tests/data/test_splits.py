@@ -129,3 +129,10 @@ def test_spatiotemporal_subsample_one_per_cell_week():
     det = set(zip(cells, week, Y[:, 0]))
     assert strat.n_sites == len(det) and strat.Y[:, 0].sum() == len({k for k in det if k[2] == 1})
     assert spatiotemporal_subsample(data, cell_km=3.0, by=None).n_sites == len(set(cells))
+
+
+@pytest.mark.parametrize("kind", ["random", "spatial", "temporal"])
+def test_empty_validation_part_as_used_by_cli_holdout(kind):
+    data = _community(200, seed=4)
+    tr, va, te = train_val_test_split(data, (0.8, 0.0, 0.2), kind=kind, block_km=100, seed=0)
+    assert va.n_sites == 0 and tr.n_sites + te.n_sites == 200 and te.n_sites > 0

@@ -156,6 +156,10 @@ def test_composition_uncertainty_zero_for_a_certain_model():
     out = predict_layers(m, X, layers=["composition_uncertainty", "richness_sd"], n_draws=10, seed=0)
     np.testing.assert_array_equal(out["composition_uncertainty"], 0.0)
     np.testing.assert_array_equal(out["richness_sd"], 0.0)
+    out = predict_layers(m, X, n_draws=10, seed=0)  # default: every layer that needs no k / community basis
+    assert sorted(out) == sorted(["probability", "richness", "richness_mean", "richness_sd", "richness_q05",
+                                  "richness_q95", "composition_uncertainty"])
+    np.testing.assert_array_equal(out["richness_q05"], 3.0)  # species 0, 1, 4 always present
 
 
 def test_default_reference_is_regional_typical_community_and_pca_signs_fixed():
@@ -299,6 +303,20 @@ def test_predict_map_raster_stack_directory_skips_nodata(tmp_path):
     np.testing.assert_array_equal(ds2["richness"].values, ds["richness"].values)
     g = grid_from_rasters(d)
     assert sorted(g.variables) == ["forest", "temp"]
+
+
+def test_grid_without_complete_cells_and_unknown_inputs_rejected(tmp_path):
+    from jsdm_hot.maps import open_grid
+
+    df = _table()
+    df.loc[df.index[::2], "temp"] = np.nan
+    df.loc[df.index[1::2], "forest"] = np.nan
+    with pytest.raises(InputDataError, match="no cell of grid table has all covariates \['temp', 'forest'\]"):
+        predict_map(_model(), df, constants={"effort": 1})
+    with pytest.raises(InputDataError, match="unsupported grid of type int"):
+        open_grid(3)
+    with pytest.raises(InputDataError, match="raster path .*nothere does not exist"):
+        open_grid(tmp_path / "nothere")
 
 
 def test_misaligned_rasters_rejected(tmp_path):
@@ -462,6 +480,7 @@ def _roccupy_or_skip() -> Path:
     return d
 
 
+@pytest.mark.slow
 def test_hotvae_on_roccupy_grid_round_trip(tmp_path):
     """Issue 8 acceptance: fit on ebird_roccupy, map the 3,502-cell grid, check the files."""
     import rioxarray

@@ -213,7 +213,21 @@ def test_bf16_autocast_cpu_loss_is_float32_and_finite():
 
 
 # ----------------------------------------------------------------- training
-def test_tiny_overfit_reaches_high_training_auc():
+@pytest.fixture
+def one_thread():
+    """Run tiny-op training on one intra-op thread (restored afterwards).
+
+    On a loaded 2-core CI machine two spinning OpenMP threads make this test ~7x slower.
+    """
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+def test_tiny_overfit_reaches_high_training_auc(one_thread):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     n = 64

@@ -65,6 +65,15 @@ def test_kl_zero_for_identical_and_bf16_inputs_give_float32():
     assert out.dtype == torch.float32
 
 
+def test_kl_finite_when_label_variance_underflows():
+    # exp(-120) underflows to 0 in float32; pooling in log space keeps the KL finite
+    mu = torch.zeros(2, 2, 3)
+    lv_y = torch.full((2, 2, 3), -120.0)
+    out = kl_alignment(mu, lv_y, mu, torch.zeros(2, 1, 3))
+    assert torch.isfinite(out)
+    assert out.item() == pytest.approx(3 * 0.5 * (0.0 + 120.0 - 1.0), rel=1e-5)  # log v_x - log v_y + v_y/v_x - 1
+
+
 # ---------------------------------------------------------------------------- BCE
 def test_bce_matches_torch_and_hand_value():
     assert bce_loss(torch.zeros(2, 3), torch.ones(2, 3)).item() == pytest.approx(math.log(2.0))

@@ -1,0 +1,76 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from jsdm_hot import ModelFileError
+from jsdm_hot.io import CONFIG_FILE, WEIGHTS_FILE, atomic_write_text, load_model_dir, save_model_dir
+
+
+def _save(tmp_path, **kw):
+    arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "mask": np.eye(2, dtype=bool)}
+    return save_model_dir(tmp_path / "m", arrays, {"alpha": 1.5, "names": ["a", "b"]}, class_name="Thing", **kw)
+
+
+def test_roundtrip(tmp_path):
+    path = _save(tmp_path)
+    arrays, cfg = load_model_dir(path, expected_class="Thing")
+    np.testing.assert_array_equal(arrays["w"], np.arange(6, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_array_equal(arrays["mask"], np.eye(2))
+    assert cfg == {"alpha": 1.5, "names": ["a", "b"]}
+    assert sorted(p.name for p in path.iterdir()) == sorted([CONFIG_FILE, WEIGHTS_FILE])
+
+
+def test_refuses_to_overwrite_unless_asked(tmp_path):
+    _save(tmp_path)
+    with pytest.raises(ModelFileError, match="already exists"):
+        _save(tmp_path)
+    _save(tmp_path, overwrite=True)
+    assert not list(tmp_path.glob(".m*"))  # no temporary folders left behind
+
+
+def test_refuses_pickle_and_unexpected_files(tmp_path):
+    path = _save(tmp_path)
+    (path / "evil.pkl").write_bytes(pickle.dumps({"x": 1}))
+    with pytest.raises(ModelFileError, match="unexpected files"):
+        load_model_dir(path)
+
+
+def test_tampered_weights_and_config(tmp_path):
+    path = _save(tmp_path)
+    blob = bytearray((path / WEIGHTS_FILE).read_bytes())
+    blob[-1] ^= 0xFF
+    (path / WEIGHTS_FILE).write_bytes(bytes(blob))
+    with pytest.raises(ModelFileError, match="hash"):
+        load_model_dir(path)
+
+
+def test_foreign_version_class_and_garbage(tmp_path):
+    path = _save(tmp_path)
+    with pytest.raises(ModelFileError, match="holds a Thing model"):
+        load_model_dir(path, expected_class="HotVAE")
+    meta = json.loads((path / CONFIG_FILE).read_text())
+    meta["format_version"] = 99
+    (path / CONFIG_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="format 99"):
+        load_model_dir(path)
+    (path / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load_model_dir(path)
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_model_dir(tmp_path / "nowhere")
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "a.txt"
+    atomic_write_text(target, "old")
+
+    class Boom(str):
+        def encode(self, *a, **k):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_text(target, Boom("new"))
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
