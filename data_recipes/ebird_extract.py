@@ -86,11 +86,12 @@ def build_filters(args: argparse.Namespace):
 
 
 def text_extras_only(data):
-    """Keep only the text checklist fields (date, ids, protocol, ...) as extra columns.
+    """Keep only the non-empty text checklist fields (date, ids, protocol, ...) as extra columns.
 
     Numeric checklist fields (raw duration, distance, observers) duplicate the effort
     covariates and, being numeric, would be read back as covariates by
-    :func:`jsdm_hot.data.tables.read_wide_csv` (with NaN for stationary distance).
+    :func:`jsdm_hot.data.tables.read_wide_csv` (with NaN for stationary distance);
+    so would an all-empty text column (e.g. ``county_code`` outside the US).
     """
     from dataclasses import replace
 
@@ -98,7 +99,9 @@ def text_extras_only(data):
         return data
     import pandas as pd
 
-    text = [c for c in data.extra.columns if not pd.api.types.is_numeric_dtype(data.extra[c])]
+    text = [c for c in data.extra.columns
+            if not pd.api.types.is_numeric_dtype(data.extra[c]) and data.extra[c].notna().any()
+            and not (data.extra[c].astype(str).str.strip() == "").all()]
     return replace(data, extra=data.extra[text].reset_index(drop=True))
 
 

@@ -258,7 +258,10 @@ def train_module(
     -------
     TrainResult
     """
-    from tqdm.auto import tqdm
+    if progress:
+        from tqdm.auto import tqdm
+    else:  # plain tqdm, disabled: no notebook-widget import or warning
+        from tqdm import tqdm
 
     optimizer = torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     stopper = EarlyStopping(patience=config.patience, min_delta=config.min_delta)

@@ -118,6 +118,9 @@ def _report(model, data, *, draws: int, seed: int, report: Optional[Path], title
         from jsdm_hot.evaluation import evaluate, write_report
 
         table = evaluate(model, data, n_draws=draws, seed=seed, progress=True)
+        _print_metrics(f"Norberg et al. (2019) metrics, {draws} joint draws",
+                       {f"{g} {m} ({b} is better)": float(v) for g, m, v, b in
+                        table.loc[table["group"] != "mlc", ["group", "metric", "value", "better"]].itertuples(index=False)})
         write_report(table, report, model=model, data=data, n_draws=draws, seed=seed)
         _console().print(f"wrote evaluation report to [bold]{report}[/bold]")
 

@@ -103,7 +103,7 @@ def prepare(
         from jsdm_hot.data.splits import spatiotemporal_subsample
 
         data = spatiotemporal_subsample(data, subsample_km, by=None if subsample_by == "none" else subsample_by, seed=seed)
-    write_wide_csv(data, out)
+    write_wide_csv(_text_extras_only(data), out)
     prevalence = data.Y.mean(axis=0) if data.n_species else []
     typer.echo(
         f"wrote {out}: {data.n_sites} checklists, {data.n_species} species, covariates {', '.join(data.covariates)}"
@@ -116,3 +116,24 @@ def _int(v: str, what: str) -> int:
         return int(v)
     except ValueError:
         raise InputDataError(f"{what} must be comma-separated integers, got {v!r}") from None
+
+
+def _text_extras_only(data):
+    """Keep only non-empty text columns of ``data.extra``.
+
+    Numeric extras (raw duration, distance with NaN for stationary checklists,
+    group sizes) would be read back by ``jsdm-hot fit`` as covariates or even
+    species under the default column rule; the model's covariates are already
+    in ``data.X``. Text extras (dates, protocol, observer) stay for the user.
+    """
+    from dataclasses import replace
+
+    import pandas as pd
+
+    if data.extra is None:
+        return data
+    keep = [c for c in data.extra.columns
+            if not pd.api.types.is_numeric_dtype(data.extra[c]) and not pd.api.types.is_bool_dtype(data.extra[c])
+            and data.extra[c].notna().any() and (data.extra[c].astype(str).str.len() > 0).any()]
+    return replace(data, extra=data.extra[keep] if keep else None)
+
