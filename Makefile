@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(VENV)/bin/jsdm-hot fit $(DEMO)/example/community.csv --tree $(DEMO)/example/tree.nwk --graph phylo+prior \
 		--out $(DEMO)/model --overwrite --epochs 60 --patience 15 --d-model 64 --draws 100 \
 		--report $(DEMO)/report --no-progress
-	$(VENV)/bin/jsdm-hot map $(DEMO)/model $(DEMO)/example/community.csv --out $(DEMO)/maps \
+	$(VENV)/bin/jsdm-hot map $(DEMO)/model $(DEMO)/example/grid.csv --out $(DEMO)/maps \
 		--layers richness,uncertainty,community --draws 100
 	@echo "demo written to $(DEMO)/ (model, report, maps)"
 
