@@ -275,7 +275,8 @@ class HotVAE(BaseEstimator):
         """
         from jsdm_hot.train import predict_proba_module
 
-        return predict_proba_module(self.module_, self._prepare_X(X), self.device_)
+        x = self._prepare_X(X)
+        return predict_proba_module(self.module_, x, self.device_)
 
     def predict(self, X) -> np.ndarray:
         """0/1 occurrences using the validation-chosen :attr:`thresholds_`.
@@ -305,14 +306,16 @@ class HotVAE(BaseEstimator):
 
         if int(n_draws) < 1:
             raise InputDataError(f"n_draws must be >= 1, got {n_draws}")
-        return sample_draws(self.module_, self._prepare_X(X), int(n_draws), seed=seed, device=self.device_,
+        x = self._prepare_X(X)
+        return sample_draws(self.module_, x, int(n_draws), seed=seed, device=self.device_,
                             chunk_size=chunk_size or DEFAULT_CHUNK)
 
     def iter_samples(self, X, n_draws: int = 100, seed: int = 0, chunk_size: int | None = None, return_prob: bool = False):
         """Streaming version of :meth:`sample`: yields ``(sites_slice, draws)`` per chunk of sites."""
         from jsdm_hot.posterior import DEFAULT_CHUNK, iter_draws
 
-        return iter_draws(self.module_, self._prepare_X(X), int(n_draws), seed=seed, device=self.device_,
+        x = self._prepare_X(X)
+        return iter_draws(self.module_, x, int(n_draws), seed=seed, device=self.device_,
                           chunk_size=chunk_size or DEFAULT_CHUNK, return_prob=return_prob)
 
     # ------------------------------------------------------------ save/load

@@ -197,20 +197,26 @@ def _load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
 
     from jsdm_hot.errors import ModelFileError
 
-    state = json.loads((ckpt_dir / CHECKPOINT_STATE).read_text())
-    tensors = st_load((ckpt_dir / CHECKPOINT_WEIGHTS).read_bytes())
-    if int(tensors["meta.epoch"][0]) != state["epoch"]:
-        raise ModelFileError(f"checkpoint in {ckpt_dir} is inconsistent (weights and state from different epochs)")
-    module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} if state["has_best"] else None
-    opt_state: dict[int, dict[str, torch.Tensor]] = {}
-    for k, v in tensors.items():
-        if k.startswith("optim."):
-            _, pid, name = k.split(".", 2)
-            opt_state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v
-    optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
-    torch.set_rng_state(tensors["rng.torch"])
-    stopper.load_state_dict(state["early_stopping"])
+    try:
+        state = json.loads((ckpt_dir / CHECKPOINT_STATE).read_text())
+        tensors = st_load((ckpt_dir / CHECKPOINT_WEIGHTS).read_bytes())
+        if int(tensors["meta.epoch"][0]) != state["epoch"]:
+            raise ValueError("weights and state are from different epochs")
+        module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} if state["has_best"] else None
+        opt_state: dict[int, dict[str, torch.Tensor]] = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, pid, name = k.split(".", 2)
+                opt_state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v
+        optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        torch.set_rng_state(tensors["rng.torch"])
+        stopper.load_state_dict(state["early_stopping"])
+    except (OSError, json.JSONDecodeError, KeyError, RuntimeError, ValueError) as exc:
+        raise ModelFileError(
+            f"checkpoint in {ckpt_dir} cannot be resumed ({exc}); it was written for another model or data, "
+            "or is damaged — delete it or fit without resume"
+        ) from None
     return state["epoch"], state["history"], best
 
 

@@ -118,7 +118,8 @@ def _check_unique(values: Sequence[str], what: str, source: str | None) -> None:
     for i, v in enumerate(values):
         if v in seen:
             raise InputDataError(
-                f"{what} {v!r}{_where(source)} appears twice (rows {seen[v] + 1} and {i + 1}); {what}s must be unique"
+                f"{what} {v!r}{_where(source)} appears twice ({'rows' if what == 'site id' else 'positions'} "
+                f"{seen[v] + 1} and {i + 1}); {what}s must be unique"
             )
         seen[v] = i
 

@@ -176,7 +176,11 @@ def extract_at_points(
     if lon.shape != lat.shape:
         raise InputDataError(f"lon and lat have different lengths ({lon.size} and {lat.size})")
     rcrs = CRS.from_user_input(crs.to_wkt())
-    tr = Transformer.from_crs(CRS.from_user_input(crs_points), rcrs, always_xy=True)
+    try:
+        pcrs = CRS.from_user_input(crs_points)
+    except Exception as exc:  # pyproj.exceptions.CRSError and friends
+        raise InputDataError(f"crs_points {crs_points!r} is not a known CRS: {exc}") from None
+    tr = Transformer.from_crs(pcrs, rcrs, always_xy=True)
     x, y = tr.transform(lon, lat)
     x, y = np.asarray(x, float), np.asarray(y, float)
 

@@ -314,13 +314,14 @@ def _valid_float(v: str) -> bool:
 
 
 def _valid_count(v: str) -> bool:
-    return v == "X" or (v.isdigit())
+    return v == "X" or re.fullmatch(r"[0-9]+", v) is not None
 
 
 _EXPECT = {
     "date": ("a date YYYY-MM-DD", _valid_date),
     "float": ("a number", _valid_float),
     "count": ("a whole number or 'X' (present, not counted)", _valid_count),
+    "id": ("a non-empty identifier", lambda v: bool(v.strip())),
 }
 
 
@@ -341,9 +342,11 @@ def _checked(col: str, kind: str, file_tag: str) -> str:
         )
     if kind == "count":
         return (
-            f"CASE WHEN {c} = 'X' OR TRY_CAST({c} AS UBIGINT) IS NOT NULL THEN TRUE "
+            f"CASE WHEN {c} = 'X' OR regexp_full_match({c}, '[0-9]+') THEN TRUE "
             f"ELSE error({tag} || coalesce({c}, '')) END"
         )
+    if kind == "id":
+        return f"CASE WHEN nullif(trim({c}), '') IS NOT NULL THEN {c} ELSE error({tag} || coalesce({c}, '')) END"
     raise ValueError(kind)
 
 
@@ -500,7 +503,7 @@ def _checklist_sql(path: Path, cols: list[str], f: EbirdFilters, tag: str, what:
     observer = f"{_q('OBSERVER ID')}" if "OBSERVER ID" in cols else "NULL"
     is_group = f"nullif(trim({_q(GROUP)}), '') IS NOT NULL" if GROUP in cols else "FALSE"
     where = _checklist_where(f, cols, path, what) + list(extra_where)
-    rows = f"""SELECT {_cid(cols)} AS checklist_id, {_q(SEI)} AS sei, {observer} AS observer,
+    rows = f"""SELECT {_cid(cols)} AS checklist_id, {_checked(SEI, 'id', tag)} AS sei, {observer} AS observer,
                       {is_group} AS is_group, {struct} AS f
                FROM {_scan(path, cols)} {"WHERE " + " AND ".join(where) if where else ""}"""
     agg = """SELECT checklist_id, len(list_distinct(list(sei))) AS n_sampling_events,
@@ -687,7 +690,7 @@ def zero_fill(
             src = f"""
                 SELECT e.checklist_id, e.sei, e.sci, t.name IS NULL AS unmatched, t.species,
                        coalesce(t.species_common, e.common) AS common
-                FROM (SELECT {_cid(ecols)} AS checklist_id, {_q(SEI)} AS sei, {_q('SCIENTIFIC NAME')} AS sci,
+                FROM (SELECT {_cid(ecols)} AS checklist_id, {_checked(SEI, 'id', 'ebd')} AS sei, {_q('SCIENTIFIC NAME')} AS sci,
                              {common.replace('e.', '')} AS common, {_checked('OBSERVATION COUNT', 'count', 'ebd')} AS ok,
                              {_checked('OBSERVATION DATE', 'date', 'ebd')} AS d
                       FROM {_scan(ebd_path, ecols)} WHERE {' AND '.join(where)}) e
@@ -696,7 +699,7 @@ def zero_fill(
             """
         else:
             src = f"""
-                SELECT {_cid(ecols)} AS checklist_id, {_q(SEI)} AS sei, {_q('SCIENTIFIC NAME')} AS sci,
+                SELECT {_cid(ecols)} AS checklist_id, {_checked(SEI, 'id', 'ebd')} AS sei, {_q('SCIENTIFIC NAME')} AS sci,
                        FALSE AS unmatched,
                        CASE WHEN {_in(f"lower({_q('CATEGORY')})", _ROLLUP_KEEP)} THEN {_q('SCIENTIFIC NAME')} END AS species,
                        {common.replace('e.', '')} AS common
@@ -736,7 +739,12 @@ def zero_fill(
     det = [t for t in det if t[0] is not None and t[1] is None]
     n_missing = sum(t[4] for t in det)
     if n_missing and scols is not None:
-        example = min(t[5] for t in det if t[5] is not None)
+        examples = [t[5] for t in det if t[5] is not None]
+        if not examples:  # rows without any checklist id
+            found = _find_bad_line(Path(ebd_path), SEI, "id")
+            where = f"line {found[0]}" if found else "a line"
+            raise InputDataError(f"{ebd_path}, {where}: column '{SEI}' is empty; expected {_EXPECT['id'][0]}")
+        example = min(examples)
         line, sei = _find_checklist(ebd_path, example)
         raise InputDataError(
             f"{n_missing} observation row(s) of EBD file {ebd_path} belong to checklists that are not in "
