@@ -47,7 +47,7 @@ def test_streaming_equals_collected_and_is_seeded(cooccurring):
 def test_draw_frequencies_match_draw_probabilities(cooccurring):
     model, X, _ = cooccurring
     x = ((X - model.x_mean_) / model.x_scale_).astype(np.float32)
-    (_, draws, prob), = list(iter_draws(model.module_, x, 400, seed=0, return_prob=True))
+    (_, draws, prob), = list(iter_draws(model.module_, x, 400, seed=0, return_prob=True, chunk_size=len(x)))
     assert draws.shape == prob.shape == (400, len(X), 8)
     # Bernoulli(p) per draw: the frequencies agree with the mean probabilities within sampling error
     diff = np.abs(draws.mean(0) - prob.mean(0))

@@ -52,6 +52,8 @@ def fit(
     d_model: int = typer.Option(200, "--d-model", help="Decoder width d (paper grid 100, 200, 512)."),
     n_layers: int = typer.Option(2, "--layers", help="Decoder layers (paper grid 2-5)."),
     lr: float = typer.Option(7.5e-4, "--lr"),
+    lambda2: float = typer.Option(1.0, "--lambda2", help="Weight of the ranking loss (Eq 16; paper grid 1, 100, 1000). "
+                                  "0 worked better on sparse checklist data (about one species per checklist)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     seed: int = typer.Option(0, "--seed"),
     draws: int = typer.Option(100, "--draws", help="Joint posterior draws for the test report."),
@@ -96,7 +98,7 @@ def fit(
         label_graph, _ = build_label_graph(graph, train.Y, train.species, tree=tree, phylo_k=phylo_k,
                                            unmatched=tree_unmatched, synonyms=synonyms)
     cfg = HotVAEConfig(max_epochs=epochs, patience=patience, batch_size=batch_size, d_model=d_model,
-                       n_layers=n_layers, lr=lr)
+                       n_layers=n_layers, lr=lr, lambda2=lambda2)
     model = HotVAE(cfg, graph=graph if label_graph is None else "complete", val_fraction=val_frac, device=device,
                    random_state=seed, progress=progress, checkpoint_dir=checkpoint)
     model.fit(train, label_graph=label_graph, resume=resume)

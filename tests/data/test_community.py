@@ -71,7 +71,7 @@ def test_from_arrays_validation():
         CommunityData.from_arrays(X, [[0, 1], [1, 2], [0, 0]], species=["a", "b"], source="g.csv")
     with pytest.raises(InputDataError, match=r"covariate column 'x_1' has value inf at row 3"):
         CommunityData.from_arrays([[0, 0], [1, 1], [2, np.inf]])
-    with pytest.raises(InputDataError, match=r"species name 'a' appears twice \(rows 1 and 2\)"):
+    with pytest.raises(InputDataError, match=r"species name 'a' appears twice \(positions 1 and 2\)"):
         CommunityData.from_arrays(X, np.zeros((3, 2)), species=["a", "a"])
     with pytest.raises(InputDataError, match="occurrences have 2 rows but covariates have 3"):
         CommunityData.from_arrays(X, np.zeros((2, 1)))
