@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from jsdm_hot.data.community import CommunityData  # noqa: E402
@@ -140,14 +140,6 @@ def _corrupt(lines: list[str], kind: str, draw) -> list[str]:
     elif kind == "duplicate_line":
         lines.insert(i, lines[i])
     return lines
-
-
-def _empty_sei_row(lines: list[str]) -> bool:
-    header = lines[0].split("\t")
-    if "SAMPLING EVENT IDENTIFIER" not in header:
-        return False
-    j = header.index("SAMPLING EVENT IDENTIFIER")
-    return any(len(c := line.split("\t")) > j and not c[j].strip() for line in lines[1:] if line)
 
 
 def test_empty_sampling_event_id_in_ebd_is_a_clean_error(tmp_path, ebd_lines):
