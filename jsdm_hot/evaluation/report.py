@@ -184,45 +184,6 @@ class EvaluationDetails:
 
 
 # --------------------------------------------------------------------------- helpers
-def _richness_measures(obs: np.ndarray, counts: np.ndarray, level: float, coverage: str) -> dict[str, float]:
-    """Norberg's richness measures from richness counts (n_draws, n_sites).
-
-    Adapter: :func:`jsdm_hot.metrics.ecology.richness_metrics` needs the full
-    ``(n_draws, n_sites, n_species)`` draws; this computes the same values
-    (the tests check equality) from the per-draw richness, so evaluation can
-    stream the draws. Accuracy = RMSE of the mean, discrimination = Spearman
-    (NaN when either side is constant), calibration = |coverage − level|,
-    precision = mean sd over draws (``ddof=0``).
-    """
-    from scipy import stats
-
-    from jsdm_hot.metrics.posterior_summary import interval_coverage, pit_coverage
-
-    obs = np.asarray(obs, dtype=np.float64)
-    s = np.asarray(counts, dtype=np.float64)
-    if obs.size == 0:
-        nan = float("nan")
-        return {"accuracy": nan, "discrimination": nan, "calibration": nan, "precision": nan, "coverage": nan}
-    mean = s.mean(axis=0)
-    if coverage == "interval":
-        cov = float(interval_coverage(obs, s, level).astype(np.float64).mean())
-    elif coverage == "pit":
-        cov = float(pit_coverage(obs, s, level).mean())
-    else:
-        raise InputDataError(f"coverage must be 'interval' or 'pit', got {coverage!r}")
-    if obs.size < 2 or np.ptp(obs) == 0 or np.ptp(mean) == 0:
-        rho = float("nan")
-    else:
-        rho = float(stats.spearmanr(obs, mean).statistic)
-    return {
-        "accuracy": float(np.sqrt(np.mean((mean - obs) ** 2))),
-        "discrimination": rho,
-        "calibration": abs(cov - level),
-        "precision": float(s.std(axis=0).mean()),
-        "coverage": cov,
-    }
-
-
 def calibration_curve(y_true: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
     """Reliability diagram data pooled over all site × species cells.
 
@@ -423,7 +384,8 @@ def evaluate_arrays(
         As :func:`evaluate` (``attrs["details"]`` filled, settings partial).
     """
     from jsdm_hot.metrics.beta import beta_all
-    from jsdm_hot.metrics.ecology import BETTER, community_metrics, occurrence_metrics, sample_site_pairs
+    from jsdm_hot.metrics.ecology import (BETTER, community_metrics, occurrence_metrics, richness_metrics_from_counts,
+                                          sample_site_pairs)
     from jsdm_hot.metrics.mlc import MLC_METRICS, mlc_report, per_species_auc
     from jsdm_hot.metrics.posterior_summary import richness_from_draws
 
@@ -497,7 +459,7 @@ def evaluate_arrays(
 
     mlc = mlc_report(y, point_prob, thresholds)
     occ = occurrence_metrics(y, prob, n_bins=n_bins)
-    ric = _richness_measures(y.sum(axis=1), counts, level, coverage)
+    ric = richness_metrics_from_counts(y.sum(axis=1), counts, level=level, coverage=coverage)
     com = community_metrics(y[pair_sites], pair_draws, pairs=pair_local, level=level, coverage=coverage)
 
     rows = [{"group": "mlc", "metric": m, "value": float(mlc[m]), "better": "higher"} for m in MLC_METRICS]
