@@ -11,13 +11,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def require_shared_data() -> Path:
-    """Path of ../shared/data; skip outside CI when it is absent, fail in CI."""
-    if SHARED_DATA.is_dir():
-        return SHARED_DATA
+def require_shared_data(*parts: str) -> Path:
+    """Path of ``../shared/data/<parts>``; skip outside CI when it is absent, fail in CI.
+
+    The one place that decides how a real-data test reacts to missing fixtures;
+    test modules import it (``from conftest import require_shared_data``).
+    """
+    path = SHARED_DATA.joinpath(*parts)
+    if path.exists():
+        return path
     if os.environ.get("CI"):
-        pytest.fail(f"{SHARED_DATA} is missing in CI; real-data tests must run there")
-    pytest.skip(f"{SHARED_DATA} not present (real-data fixtures live beside the repository)")
+        pytest.fail(f"{path} is missing in CI; real-data tests must run there")
+    pytest.skip(f"{path} not present (real-data fixtures live beside the repository)")
 
 
 @pytest.fixture(scope="session")

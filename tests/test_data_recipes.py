@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import socket
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "data_recipes"
@@ -19,11 +19,7 @@ SCRIPTS = ["ebird_extract", "bird_phylogeny", "environmental_rasters", "check_in
 
 
 def _shared() -> Path:
-    if SHARED_DATA.is_dir():
-        return SHARED_DATA
-    if os.environ.get("CI"):
-        pytest.fail(f"{SHARED_DATA} is missing in CI; real-data tests must run there")
-    pytest.skip(f"{SHARED_DATA} not present (real-data fixtures live beside the repository)")
+    return require_shared_data()
 
 
 def _load(name: str):

@@ -9,11 +9,11 @@ temporary folder; the test then checks the files the notebook promises to write.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_shared_data
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -81,10 +81,8 @@ def test_committed_notebook_is_clean(name):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_notebook_runs(name, tmp_path, monkeypatch):
-    if name in NEEDS_SHARED and not SHARED_DATA.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{SHARED_DATA} is missing in CI; {name} must run there")
-        pytest.skip(f"{SHARED_DATA} not present (real-data fixtures live beside the repository)")
+    if name in NEEDS_SHARED:
+        require_shared_data()
     overrides, expected = CASES[name]
     out = tmp_path / "out"
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 ete3 = pytest.importorskip("ete3")
 
@@ -30,12 +30,7 @@ SMALL = "((A:1,B:2):3,(C:4,D:5):6);"
 
 
 def _need_data(*parts: str) -> Path:
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"fixture {path} is missing (required in CI)")
-        pytest.skip(f"fixture {path} not available")
-    return path
+    return require_shared_data(*parts)
 
 
 @pytest.fixture(scope="module")

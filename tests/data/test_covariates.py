@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.data.covariates import Standardizer, add_raster_covariates, extract_at_points, join_table
@@ -18,12 +18,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 def _rasters() -> Path:
-    p = DATA / "rasters"
-    if not p.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data folder {p} is missing (CI is set, so this is a failure)")
-        pytest.skip(f"shared data folder {p} not present")
-    return p
+    return require_shared_data("rasters")
 
 
 def _write_tif(path: Path, values: np.ndarray, x0: float, y0: float, res: float, crs) -> Path:

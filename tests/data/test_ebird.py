@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 from jsdm_hot.data.ebird import (
     EbirdFilters,
@@ -26,12 +26,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 def _auk() -> Path:
-    p = DATA / "ebird_auk"
-    if not p.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data folder {p} is missing (CI is set, so this is a failure)")
-        pytest.skip(f"shared data folder {p} not present")
-    return p
+    return require_shared_data("ebird_auk")
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 from jsdm_hot.data.fixtures import load_mlc, load_roccupy, load_tarentaise
 from jsdm_hot.data.splits import block_ids, train_val_test_split
@@ -18,12 +18,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 def _need(name: str) -> Path:
-    p = DATA / name
-    if not p.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data folder {p} is missing (CI is set, so this is a failure)")
-        pytest.skip(f"shared data folder {p} not present")
-    return p
+    return require_shared_data(name)
 
 
 def test_load_roccupy_joins_grid_and_effort():

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 from scipy.special import expit
 
 from jsdm_hot.errors import InputDataError
@@ -472,12 +473,7 @@ def test_cli_map_writes_all_formats(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- real HotVAE, real data
 def _roccupy_or_skip() -> Path:
-    d = DATA / "ebird_roccupy"
-    if not d.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test data folder {d} is missing (CI is set)")
-        pytest.skip(f"test data folder {d} is missing")
-    return d
+    return require_shared_data("ebird_roccupy")
 
 
 @pytest.mark.slow

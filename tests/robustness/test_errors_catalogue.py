@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import csv
 import json
-import os
 import re
 import warnings
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 from jsdm_hot.errors import InputDataError, JsdmHotError, ModelFileError, NotFittedError, TreeError
 
@@ -28,12 +28,7 @@ THIS = "tests/robustness/test_errors_catalogue.py"
 
 # ----------------------------------------------------------------------------- helpers
 def _auk() -> Path:
-    p = DATA / "ebird_auk"
-    if not p.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data folder {p} is missing (CI is set, so this is a failure)")
-        pytest.skip(f"shared data folder {p} not present")
-    return p
+    return require_shared_data("ebird_auk")
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]]]:

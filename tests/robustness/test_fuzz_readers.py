@@ -11,12 +11,12 @@ Budgets (``max_examples``) keep the file under a minute on 2 cores.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_shared_data
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -33,12 +33,7 @@ _SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthC
 
 
 def _auk() -> Path:
-    p = DATA / "ebird_auk"
-    if not p.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data folder {p} is missing (CI is set, so this is a failure)")
-        pytest.skip(f"shared data folder {p} not present")
-    return p
+    return require_shared_data("ebird_auk")
 
 
 # ----------------------------------------------------------------------------- wide tables
