@@ -51,14 +51,18 @@ def _split_input(X, Y, what: str = "X") -> tuple[np.ndarray, np.ndarray | None, 
     return Xa, Ya, names, species
 
 
-def _init_readout_bias(module, Y: np.ndarray) -> None:
+def _init_readout_bias(module, prevalence: np.ndarray) -> None:
     """Start each species' readout bias (Eq 9) at the logit of its training prevalence.
 
     Not in the paper (which does not state its initialisation); it removes the
     first epochs spent learning prevalences, which matters on small data sets.
     Prevalences are clipped to [1e-3, 1 - 1e-3] so absent species stay finite.
+
+    Parameters
+    ----------
+    prevalence : ndarray of shape (n_species,)
     """
-    prev = np.clip(Y.mean(0), 1e-3, 1 - 1e-3)
+    prev = np.clip(prevalence, 1e-3, 1 - 1e-3)
     with torch.no_grad():
         module.decoder.readout_bias.copy_(torch.as_tensor(np.log(prev / (1 - prev)), dtype=torch.float32))
 
@@ -156,8 +160,12 @@ class HotVAE(BaseEstimator):
 
         Parameters
         ----------
-        X : CommunityData or array-like of shape (n_sites, n_features)
-            A CommunityData carries its occurrences (leave ``Y`` None).
+        X : CommunityData, ParquetCommunity or array-like of shape (n_sites, n_features)
+            A CommunityData carries its occurrences (leave ``Y`` None). A
+            :class:`~jsdm_hot.data.streaming.ParquetCommunity` trains from disk,
+            row group by row group (data larger than memory); without ``X_val``
+            a ``val_fraction`` share of its row groups is held out and read into
+            memory for validation.
         Y : array-like of shape (n_sites, n_species), optional
         X_val, Y_val : validation data in the same forms, optional
             Used for early stopping, model selection (maF1) and thresholds.
@@ -171,10 +179,11 @@ class HotVAE(BaseEstimator):
         -------
         self
         """
-        from jsdm_hot.model import HotVAEModule
-        from jsdm_hot.train import resolve_device, train_module
+        from jsdm_hot.data.streaming import ParquetCommunity
 
         cfg = self._resolved_config()
+        if isinstance(X, ParquetCommunity):
+            return self._fit_stream(X, X_val, label_graph, resume, cfg)
         Xa, Ya, cov_names, species = _split_input(X, Y)
         if Ya is None:
             raise InputDataError("fit needs occurrences: pass a CommunityData with Y or give Y")
@@ -205,13 +214,65 @@ class HotVAE(BaseEstimator):
 
         if label_graph is None:
             label_graph = LabelGraph.build(self.graph, Yt, species)
-        elif tuple(label_graph.species) != tuple(species):
-            raise InputDataError("label_graph species differ from the data's species (same names in the same order are required)")
-
         x_mean = Xt.mean(0)
         x_scale = Xt.std(0)
         x_scale = np.where(x_scale > 0, x_scale, 1.0)
+        return self._fit_prepared((Xt - x_mean) / x_scale, Yt, (Xv - x_mean) / x_scale, Yv,
+                                  cov_names=cov_names, species=species, x_mean=x_mean, x_scale=x_scale,
+                                  prevalence=Yt.mean(0), label_graph=label_graph, resume=resume, cfg=cfg)
+
+    def _fit_stream(self, data, X_val, label_graph: LabelGraph | None, resume: bool, cfg: HotVAEConfig) -> "HotVAE":
+        """``fit`` on a ParquetCommunity: statistics from one streaming pass, then training from disk."""
+        from jsdm_hot.data.streaming import ParquetBatches
+
+        species, cov_names = data.species, data.covariates
+        units = np.arange(data.n_units)
+        if X_val is None:
+            if data.n_units < 2:
+                raise InputDataError(f"{data.path} has a single row group: give validation data (X_val) or write "
+                                     "the parquet file with several row groups")
+            if not 0.0 < self.val_fraction < 1.0:
+                raise InputDataError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+            perm = np.random.default_rng(self.random_state).permutation(data.n_units)
+            n_val = min(data.n_units - 1, max(1, int(round(self.val_fraction * data.n_units))))
+            val_units, units = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            val = data.read(val_units)
+        else:
+            val = X_val.read() if hasattr(X_val, "read_unit") else X_val
+            if not isinstance(val, CommunityData) or not val.has_occurrences:
+                raise InputDataError("X_val for a parquet training set must be a CommunityData or ParquetCommunity with occurrences")
+        Xv = val.align_covariates(cov_names).X
+        Yv = val.select_species(species).Y
+        stats = data.scan(units)
+        logger.info("streaming %d training sites in %d row groups from %s", stats.n_sites, units.size, data.path)
+        if label_graph is None:
+            if self.graph == "prior":
+                label_graph = LabelGraph.prior_from_counts(stats.cooccurrence, species)
+            else:
+                label_graph = LabelGraph.build(self.graph, None, species)
+        source = ParquetBatches(data, units, stats.x_mean, stats.x_scale)
+        return self._fit_prepared(source, None, (Xv - stats.x_mean) / stats.x_scale, Yv,
+                                  cov_names=cov_names, species=species, x_mean=stats.x_mean, x_scale=stats.x_scale,
+                                  prevalence=stats.prevalence, label_graph=label_graph, resume=resume, cfg=cfg)
+
+    def _fit_prepared(self, train, y_train, x_val, y_val, *, cov_names, species, x_mean, x_scale, prevalence,
+                      label_graph: LabelGraph, resume: bool, cfg: HotVAEConfig) -> "HotVAE":
+        """Build the module and train it on standardised data; set the fitted attributes.
+
+        ``train`` is an ndarray of shape (n_train, n_features) with ``y_train``, or a
+        batch source with ``y_train=None`` (see :func:`jsdm_hot.train.train_module`).
+        """
+        from jsdm_hot.distributed import context as dist_context
+        from jsdm_hot.model import HotVAEModule
+        from jsdm_hot.train import resolve_device, train_module
+
+        if tuple(label_graph.species) != tuple(species):
+            raise InputDataError("label_graph species differ from the data's species (same names in the same order are required)")
+        p, L = len(cov_names), len(species)
         device = resolve_device(self.device)
+        ctx = dist_context()
+        if ctx.enabled and device.type == "cuda":  # one GPU per process under torchrun
+            device = torch.device("cuda", ctx.local_rank)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.random_state)
             module = HotVAEModule(
@@ -219,11 +280,10 @@ class HotVAE(BaseEstimator):
                 mask=torch.as_tensor(label_graph.mask),
                 bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
             )
-            _init_readout_bias(module, Yt)
+            _init_readout_bias(module, prevalence)
             module = module.to(device)
             result = train_module(
-                module,
-                (Xt - x_mean) / x_scale, Yt, (Xv - x_mean) / x_scale, Yv, cfg,
+                module, train, y_train, x_val.astype(np.float32), y_val, cfg,
                 device=device, seed=self.random_state, progress=self.progress,
                 checkpoint_dir=self.checkpoint_dir, resume=resume,
             )
@@ -242,7 +302,7 @@ class HotVAE(BaseEstimator):
         self.stopped_early_ = result.stopped_early
         self.device_ = device
         logger.info("HotVAE fitted: %d sites, %d species, best epoch %d, validation maF1 %.4f",
-                    Xt.shape[0], L, result.best_epoch, result.best_val_maf1)
+                    train.shape[0] if y_train is not None else train.n_sites, L, result.best_epoch, result.best_val_maf1)
         return self
 
     # -------------------------------------------------------------- predict

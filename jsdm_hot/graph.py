@@ -92,8 +92,22 @@ class LabelGraph:
         Yb = np.asarray(Y, dtype=np.float32)
         if Yb.ndim != 2 or Yb.shape[1] != len(species):
             raise InputDataError(f"Y has shape {Yb.shape}, expected (n_sites, {len(species)})")
-        co = (Yb.T @ Yb) > 0
+        return cls.prior_from_counts(Yb.T @ Yb, species)
+
+    @classmethod
+    def prior_from_counts(cls, cooccurrence: np.ndarray, species: Sequence[str]) -> "LabelGraph":
+        """Co-occurrence prior graph from pair counts (e.g. accumulated over a data stream).
+
+        Parameters
+        ----------
+        cooccurrence : ndarray of shape (n_species, n_species)
+            ``Yᵀ Y``: sites where both species are present.
+        species : sequence of str of length n_species
+        """
+        co = np.asarray(cooccurrence) > 0
         L = len(species)
+        if co.shape != (L, L):
+            raise InputDataError(f"co-occurrence counts have shape {co.shape}, expected ({L}, {L})")
         n_edges = int((co.sum() - np.diag(co).sum()) // 2)
         return cls(co, tuple(species), "prior", info={"n_edges": n_edges, "n_possible": L * (L - 1) // 2})
 

@@ -7,6 +7,13 @@ The loop sees the module only through its contract (``module(x, y)``,
 * bf16 autocast on CUDA, fp32 on CPU.
 * Model selection and early stopping on validation macro-F1, with per-label
   (or global) thresholds chosen on that same validation set — never on test data.
+* Data-parallel training (DDP) when launched by ``torchrun``: see
+  :mod:`jsdm_hot.distributed`. Each global batch is split between ranks and the
+  result equals single-process training up to float tolerance (with dropout 0;
+  with dropout > 0 each rank draws its own dropout masks).
+* Training data is an in-memory array pair or any *batch source* with a
+  ``batches(epoch, seed, batch_size, ctx, device)`` method (e.g. the parquet
+  stream in :mod:`jsdm_hot.data.streaming`), so data larger than RAM can train.
 * Checkpoint after every epoch (safetensors + JSON: weights, Adam state, torch
   RNG state, early-stopping state, history); ``resume=True`` continues from it
   and reaches the same result as an uninterrupted run (the epoch's shuffling
@@ -28,9 +35,10 @@ import torch
 
 from jsdm_hot.config import HotVAEConfig
 from jsdm_hot.io import atomic_write_bytes, atomic_write_text
+from jsdm_hot.metrics.mlc import micro_f1
 from jsdm_hot.thresholds import f1_per_label, select_thresholds
 
-__all__ = ["EarlyStopping", "TrainResult", "train_module", "predict_proba_module", "resolve_device"]
+__all__ = ["ArrayBatches", "Batch", "EarlyStopping", "TrainResult", "train_module", "predict_proba_module", "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +134,75 @@ class TrainResult:
     stopped_early: str = ""
 
 
+@dataclass
+class Batch:
+    """One rank's share of one global training batch.
+
+    Attributes
+    ----------
+    x : Tensor of shape (B, n_features)
+    y : Tensor of shape (B, n_species)
+    shard : (start, stop, total) or None
+        Rows ``start:stop`` of a global batch of ``total`` rows (distributed only).
+    global_counts : (n_sites, n_ranked, world_size) or None
+        Global batch counts for the loss rescaling of ``HotVAEModule.loss``.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    shard: tuple[int, int, int] | None = None
+    global_counts: tuple[int, int, int] | None = None
+
+
+class ArrayBatches:
+    """In-memory training data served as shuffled mini-batches.
+
+    Epoch ``e`` visits the sites in the order ``default_rng([seed, e]).permutation``,
+    cut into global batches of ``batch_size``; under DDP each rank takes a
+    contiguous share of every global batch. A last global batch with fewer rows
+    than ``max(2, world_size)`` is skipped (a 1-row batch breaks batch statistics
+    and a rank must not get an empty share).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_sites, n_features), standardised
+    y : ndarray of shape (n_sites, n_species), 0/1
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.x = np.asarray(x, dtype=np.float32)
+        self.y = np.asarray(y, dtype=np.float32)
+        self._on: tuple[torch.device, torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def n_sites(self) -> int:
+        return self.x.shape[0]
+
+    def batches(self, epoch: int, seed: int, batch_size: int, ctx, device: torch.device):
+        """Yield this rank's :class:`Batch` of every global batch of ``epoch``."""
+        from jsdm_hot.distributed import shard_bounds
+        from jsdm_hot.model.losses import ranked_sites
+
+        if self._on is None or self._on[0] != device:
+            self._on = (device, torch.as_tensor(self.x, device=device), torch.as_tensor(self.y, device=device))
+        _, xt, yt = self._on
+        n = self.n_sites
+        bs = min(batch_size, n)
+        perm = np.random.default_rng([seed, epoch]).permutation(n)
+        for start in range(0, n, bs):
+            idx = perm[start:start + bs]
+            if idx.size < max(2, ctx.world_size) and n >= max(2, ctx.world_size):
+                continue
+            if not ctx.enabled:
+                sel = torch.as_tensor(idx, device=device)
+                yield Batch(xt[sel], yt[sel])
+                continue
+            lo, hi = shard_bounds(idx.size, ctx.rank, ctx.world_size)
+            sel = torch.as_tensor(idx[lo:hi], device=device)
+            counts = (int(idx.size), ranked_sites(self.y[idx]), ctx.world_size)
+            yield Batch(xt[sel], yt[sel], (lo, hi, int(idx.size)), counts)
+
+
 def _autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
@@ -162,11 +239,7 @@ def _val_scores(y_val: np.ndarray, prob: np.ndarray, mode: str) -> tuple[float, 
     thr = select_thresholds(y_val, prob, mode=mode)
     pred = prob >= thr[None, :]
     maf1 = float(f1_per_label(y_val, pred).mean())
-    yt = y_val.astype(bool)
-    tp = (yt & pred).sum()
-    denom = yt.sum() + pred.sum()
-    mif1 = float(2 * tp / denom) if denom else 0.0
-    return maf1, mif1, thr
+    return maf1, micro_f1(y_val, pred), thr
 
 
 def _save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, epoch: int,
@@ -222,8 +295,8 @@ def _load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
 
 def train_module(
     module: torch.nn.Module,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
+    x_train,
+    y_train: np.ndarray | None,
     x_val: np.ndarray,
     y_val: np.ndarray,
     config: HotVAEConfig,
@@ -241,8 +314,11 @@ def train_module(
     ----------
     module : torch.nn.Module
         A HOT-VAE module already on ``device``.
-    x_train : ndarray of shape (n_train, n_features), standardised float
-    y_train : ndarray of shape (n_train, n_species), 0/1
+    x_train : ndarray of shape (n_train, n_features), standardised float, or a batch source
+        A batch source (``y_train=None``) has a ``batches(epoch, seed, batch_size,
+        ctx, device)`` method yielding :class:`Batch` objects, like
+        :class:`ArrayBatches` or :class:`jsdm_hot.data.streaming.ParquetBatches`.
+    y_train : ndarray of shape (n_train, n_species), 0/1, or None with a batch source
     x_val : ndarray of shape (n_val, n_features)
     y_val : ndarray of shape (n_val, n_species)
     config : HotVAEConfig
@@ -250,11 +326,12 @@ def train_module(
     seed : int
         Seeds the per-epoch shuffling (``default_rng([seed, epoch])``). The
         caller seeds torch (dropout, reparameterisation noise, init) inside a
-        ``torch.random.fork_rng`` block so no global state leaks.
+        ``torch.random.fork_rng`` block so no global state leaks; under DDP every
+        rank must use the same seed.
     progress : bool
-        Show a tqdm bar over epochs with loss and validation maF1.
+        Show a tqdm bar over epochs with loss and validation maF1 (rank 0 only).
     checkpoint_dir : path, optional
-        Where to write a checkpoint after each epoch.
+        Where to write a checkpoint after each epoch (rank 0 only).
     resume : bool
         Continue from the checkpoint in ``checkpoint_dir`` if there is one.
     on_epoch_end : callable, optional
@@ -264,11 +341,15 @@ def train_module(
     -------
     TrainResult
     """
+    from jsdm_hot.distributed import context, gather_rows, shard_bounds
+
     if progress:
         from tqdm.auto import tqdm
     else:  # plain tqdm, disabled: no notebook-widget import or warning
         from tqdm import tqdm
 
+    ctx = context()
+    source = x_train if y_train is None else ArrayBatches(x_train, y_train)
     optimizer = torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     stopper = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
     history: list[dict[str, float]] = []
@@ -280,51 +361,55 @@ def train_module(
         start_epoch = last + 1
         logger.info("resumed from %s at epoch %d", ckpt, start_epoch)
 
-    xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32), device=device)
-    yt = torch.as_tensor(np.asarray(y_train, dtype=np.float32), device=device)
+    net = module
+    if ctx.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
     yv = np.asarray(y_val, dtype=np.uint8)
-    n = xt.shape[0]
-    bs = min(config.batch_size, n)
+    v0, v1 = shard_bounds(len(yv), ctx.rank, ctx.world_size)
+
+    def val_prob() -> np.ndarray:
+        return gather_rows(predict_proba_module(module, x_val[v0:v1], device), ctx)
+
+    term_names = ("loss", "bce", "intermediate_bce", "ranking", "kl")
     result = TrainResult(history=history)
-    bar = tqdm(range(start_epoch, config.max_epochs), desc="training", unit="epoch", disable=not progress,
+    bar = tqdm(range(start_epoch, config.max_epochs), desc="training", unit="epoch", disable=not (progress and ctx.is_main),
                initial=start_epoch, total=config.max_epochs)
     for epoch in bar:
         module.train()
-        perm = torch.as_tensor(np.random.default_rng([seed, epoch]).permutation(n), device=device)
-        sums: dict[str, float] = {}
-        n_batches = 0
-        for start in range(0, n, bs):
-            idx = perm[start:start + bs]
-            if idx.numel() < 2 and n >= 2:  # a 1-row batch breaks batch statistics; skip the remainder
-                continue
-            xb, yb = xt[idx], yt[idx]
+        sums = torch.zeros(len(term_names) + 1, dtype=torch.float64)
+        for b in source.batches(epoch, seed, config.batch_size, ctx, device):
             with _autocast(device):
-                out = module(xb, yb)
-            terms = module.loss(out, yb)
+                out = net(b.x, b.y, shard=b.shard) if b.shard is not None else net(b.x, b.y)
+            terms = module.loss(out, b.y, global_counts=b.global_counts) if b.global_counts is not None else module.loss(out, b.y)
             optimizer.zero_grad(set_to_none=True)
             terms.loss.backward()
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
             optimizer.step()
-            for name in ("loss", "bce", "intermediate_bce", "ranking", "kl"):
-                sums[name] = sums.get(name, 0.0) + float(getattr(terms, name).detach())
-            n_batches += 1
-        record = {"epoch": epoch, **{k: v / max(n_batches, 1) for k, v in sums.items()}}
-        prob_val = predict_proba_module(module, x_val, device)
-        maf1, mif1, _ = _val_scores(yv, prob_val, config.threshold_mode)
+            sums[:-1] += torch.tensor([float(getattr(terms, k).detach()) for k in term_names], dtype=torch.float64)
+            sums[-1] += 1
+        if ctx.enabled:  # rescaled terms of the ranks sum to world_size × the global batch's terms
+            torch.distributed.all_reduce(sums)
+            sums /= ctx.world_size
+        n_batches = max(float(sums[-1]), 1.0)
+        record = {"epoch": epoch, **{k: float(v) / n_batches for k, v in zip(term_names, sums[:-1])}}
+        maf1, mif1, _ = _val_scores(yv, val_prob(), config.threshold_mode)
         record.update(val_maf1=maf1, val_micro_f1=mif1)
         history.append(record)
         improved, stop, reason = stopper.update(maf1, epoch)
         if improved:
             best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
         bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4f}", val_maF1=f"{maf1:.4f}", best=f"{stopper.best_score:.4f}")
-        if ckpt is not None:
+        if ckpt is not None and ctx.is_main:
             _save_checkpoint(ckpt, module, optimizer, stopper, epoch, history, best_state, seed)
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
         if stop:
             result.stopped_early = reason
-            logger.info("early stopping at epoch %d: %s", epoch, reason)
+            if ctx.is_main:
+                logger.info("early stopping at epoch %d: %s", epoch, reason)
             break
         if not math.isfinite(record.get("loss", 0.0)):
             result.stopped_early = f"loss became {record['loss']} at epoch {epoch}"
@@ -335,8 +420,7 @@ def train_module(
         module.load_state_dict(best_state)
     result.best_epoch = stopper.best_epoch
     result.best_val_maf1 = stopper.best_score
-    result.val_prob = predict_proba_module(module, x_val, device)
+    result.val_prob = val_prob()
     _, _, result.thresholds = _val_scores(yv, result.val_prob, config.threshold_mode)
     result.history = history
     return result
-

@@ -55,6 +55,9 @@ def fit(
     lambda2: float = typer.Option(1.0, "--lambda2", help="Weight of the ranking loss (Eq 16; paper grid 1, 100, 1000). "
                                   "0 worked better on sparse checklist data (about one species per checklist)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    devices: int = typer.Option(1, "--devices", help="Data-parallel training processes (one per GPU; gloo on CPU). "
+                                "N > 1 relaunches this command under torchrun; on a cluster run "
+                                "`torchrun --nproc-per-node N -m jsdm_hot.cli fit ...` yourself (docs/scaling.md)."),
     seed: int = typer.Option(0, "--seed"),
     draws: int = typer.Option(100, "--draws", help="Joint posterior draws for the test report."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write the test-set evaluation report (tables, plots) here."),
@@ -62,6 +65,9 @@ def fit(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Checkpoint directory (written every epoch)."),
     resume: bool = typer.Option(False, "--resume", help="Resume training from --checkpoint."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    stream: bool = typer.Option(False, "--stream", help="Train from a parquet file or directory row group by row group "
+                                "(data larger than memory). --val-frac of the row groups validate; no test report "
+                                "(score a held-out file with `jsdm-hot evaluate`); --graph complete | prior."),
     species_cols: Optional[str] = c.SpeciesCols,
     species_prefix: Optional[str] = c.SpeciesPrefix,
     covariate_cols: Optional[str] = c.CovariateCols,
@@ -73,10 +79,23 @@ def fit(
     sampling: Optional[Path] = c.Sampling,
 ) -> None:
     """Train HOT-VAE on DATA, save it to --out, and score it on held-out sites."""
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE, HotVAEConfig, distributed
 
     if out.exists() and not overwrite:
         raise InputDataError(f"{out} already exists; pass --overwrite to replace it")
+    if devices < 1:
+        raise InputDataError(f"--devices must be >= 1, got {devices}")
+    if devices > 1 and not distributed.launched_by_torchrun():
+        raise typer.Exit(_relaunch_under_torchrun(devices))
+    ctx = distributed.init_from_env(device)
+    cfg = HotVAEConfig(max_epochs=epochs, patience=patience, batch_size=batch_size, d_model=d_model,
+                       n_layers=n_layers, lr=lr, lambda2=lambda2)
+    if stream:
+        _fit_stream(data, out, cfg, ctx, graph=graph, tree=tree, val_frac=val_frac, device=device, seed=seed,
+                    progress=progress, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                    species_cols=species_cols, species_prefix=species_prefix, covariate_cols=covariate_cols,
+                    site_col=site_col, lon_col=lon_col, lat_col=lat_col)
+        return
     community = c.load_data(data, species_cols=species_cols, species_prefix=species_prefix,
                             covariate_cols=covariate_cols, site_col=site_col, lon_col=lon_col, lat_col=lat_col,
                             covariates=covariates, join_on=join_on, sampling=sampling)
@@ -97,16 +116,65 @@ def fit(
         # rebuild on the training part only so the co-occurrence prior never sees test sites
         label_graph, _ = build_label_graph(graph, train.Y, train.species, tree=tree, phylo_k=phylo_k,
                                            unmatched=tree_unmatched, synonyms=synonyms)
-    cfg = HotVAEConfig(max_epochs=epochs, patience=patience, batch_size=batch_size, d_model=d_model,
-                       n_layers=n_layers, lr=lr, lambda2=lambda2)
     model = HotVAE(cfg, graph=graph if label_graph is None else "complete", val_fraction=val_frac, device=device,
                    random_state=seed, progress=progress, checkpoint_dir=checkpoint)
     model.fit(train, label_graph=label_graph, resume=resume)
+    if not _save_on_main(model, out, overwrite, ctx):
+        return
+    if test is not None:
+        _report(model, test, draws=draws, seed=seed, report=report, title=f"held-out test sites ({test.n_sites})")
+
+
+def _save_on_main(model, out: Path, overwrite: bool, ctx) -> bool:
+    """Leave the process group; rank 0 saves the model. Returns whether this is rank 0."""
+    from jsdm_hot import distributed
+
+    distributed.shutdown()
+    if not ctx.is_main:  # every rank holds the same model; rank 0 writes it
+        return False
     model.save(out, overwrite=overwrite)
     _console().print(f"saved model to [bold]{out}[/bold] (best epoch {model.best_epoch_}, "
                      f"{len(model.species_)} species, {model.n_features_in_} covariates, graph {model.label_graph_.kind})")
-    if test is not None:
-        _report(model, test, draws=draws, seed=seed, report=report, title=f"held-out test sites ({test.n_sites})")
+    return True
+
+
+def _fit_stream(data: Path, out: Path, cfg, ctx, *, graph: str, tree, val_frac: float, device: str, seed: int,
+                progress: bool, checkpoint, resume: bool, overwrite: bool, species_cols, species_prefix,
+                covariate_cols, site_col: str, lon_col: str, lat_col: str) -> None:
+    """``fit --stream``: train from a parquet dataset on disk."""
+    from jsdm_hot import HotVAE
+    from jsdm_hot.data.streaming import ParquetCommunity
+
+    if graph not in ("complete", "prior") or tree is not None:
+        raise InputDataError(f"--stream supports --graph complete or prior (got {graph!r}{' with --tree' if tree else ''}); "
+                             "phylogenetic graphs need the in-memory path")
+    source = ParquetCommunity(data, species_cols=c.split_list(species_cols), species_prefix=species_prefix,
+                              covariate_cols=c.split_list(covariate_cols), site_col=site_col, lon_col=lon_col,
+                              lat_col=lat_col)
+    logger.info("streaming %r", source)
+    model = HotVAE(cfg, graph=graph, val_fraction=val_frac, device=device, random_state=seed, progress=progress,
+                   checkpoint_dir=checkpoint)
+    model.fit(source, resume=resume)
+    _save_on_main(model, out, overwrite, ctx)
+
+
+def _relaunch_under_torchrun(n_procs: int) -> int:
+    """Run this same ``fit`` command as ``n_procs`` torchrun processes; return the exit code."""
+    import subprocess
+    import sys
+
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--devices":
+            skip = True
+        elif not a.startswith("--devices="):
+            args.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n_procs}",
+           "-m", "jsdm_hot.cli", *args]
+    logger.info("launching %d training processes: %s", n_procs, " ".join(cmd))
+    return subprocess.run(cmd).returncode
 
 
 def _report(model, data, *, draws: int, seed: int, report: Optional[Path], title: str) -> None:

@@ -86,7 +86,12 @@ class MLPEncoder(GaussianSubspaceEncoder):
         return self.mu_head(h).reshape(shape), self.logvar_head(h).reshape(shape)
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def reparameterize(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    generator: torch.Generator | None = None,
+    shard: tuple[int, int, int] | None = None,
+) -> torch.Tensor:
     """Draw ``z = mu + exp(0.5 * logvar) * eps`` with ``eps ~ N(0, I)``.
 
     Computed in float32 (the encoders may run under bf16 autocast).
@@ -97,6 +102,11 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Gene
     generator : torch.Generator, optional
         Source of ``eps``; must live on the same device as ``mu``. ``None`` uses
         torch's default generator.
+    shard : (start, stop, total), optional
+        Distributed training: these B rows are rows ``start:stop`` of a global batch
+        of ``total`` rows. ``eps`` is drawn for the whole global batch and sliced, so
+        every rank consumes the same random numbers and the noise a site gets equals
+        what a single process would give it.
 
     Returns
     -------
@@ -104,5 +114,15 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Gene
     """
     mu = mu.float()
     std = torch.exp(0.5 * logvar.float())
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    if shard is None and generator is None:
+        # same draws as randn(shape) from the default generator; unlike randn(..., generator=None)
+        # it traces under torch.compile with dynamic batch sizes
+        eps = torch.randn_like(mu)
+    elif shard is None:
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    else:
+        start, stop, total = shard
+        if stop - start != mu.shape[0] or not 0 <= start <= stop <= total:
+            raise ValueError(f"shard {shard} does not describe {mu.shape[0]} rows of a global batch")
+        eps = torch.randn((total, *mu.shape[1:]), generator=generator, device=mu.device, dtype=mu.dtype)[start:stop]
     return mu + std * eps

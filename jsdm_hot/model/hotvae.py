@@ -133,11 +133,12 @@ class HotVAEModule(nn.Module):
         """Shared decoder: z (B, J or K, latent_dim) → DecoderOutput (logits (B, L), intermediates)."""
         return self.decoder(z, self.attn_mask, self.attn_bias)
 
-    def _latent(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        return reparameterize(mu, logvar) if self.training else mu
+    def _latent(self, mu: torch.Tensor, logvar: torch.Tensor, shard: tuple[int, int, int] | None = None) -> torch.Tensor:
+        return reparameterize(mu, logvar, shard=shard) if self.training else mu
 
     # ---------------------------------------------------------------- forward
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> HotVAEOutput:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, *,
+                shard: tuple[int, int, int] | None = None) -> HotVAEOutput:
         """Run the feature branch and, when ``y`` is given, the label branch.
 
         In training mode the latent samples are reparameterised draws; in eval mode
@@ -148,20 +149,24 @@ class HotVAEModule(nn.Module):
         ----------
         x : Tensor of shape (B, n_features)
         y : Tensor of shape (B, n_species), optional
+        shard : (start, stop, total), optional
+            Distributed training: this batch is rows ``start:stop`` of a global
+            batch of ``total`` rows; the reparameterisation noise is drawn for the
+            global batch and sliced (see :func:`~jsdm_hot.model.encoders.reparameterize`).
 
         Returns
         -------
         HotVAEOutput
         """
         mu_x, logvar_x = self.encode_x(x)
-        z_x = self._latent(mu_x, logvar_x)
+        z_x = self._latent(mu_x, logvar_x, shard)
         if y is None:
             dec = self.decode(z_x)
             return HotVAEOutput(dec.logits, None, dec.intermediate, [], mu_x, logvar_x)
         if y.shape[0] != x.shape[0]:
             raise InputDataError(f"x has {x.shape[0]} sites but y has {y.shape[0]}")
         mu_y, logvar_y = self.encode_y(y)
-        z_y = self._latent(mu_y, logvar_y)
+        z_y = self._latent(mu_y, logvar_y, shard)
         B = x.shape[0]
         if z_x.shape[1] == z_y.shape[1]:
             z = torch.cat([z_x, z_y.to(z_x.dtype)], dim=0)
@@ -174,7 +179,7 @@ class HotVAEModule(nn.Module):
             logits_x, logits_y, inter_x, inter_y = dx.logits, dy.logits, dx.intermediate, dy.intermediate
         return HotVAEOutput(logits_x, logits_y, inter_x, inter_y, mu_x, logvar_x, mu_y, logvar_y)
 
-    def loss(self, out: HotVAEOutput, y: torch.Tensor) -> LossOutput:
+    def loss(self, out: HotVAEOutput, y: torch.Tensor, *, global_counts: tuple[int, int, int] | None = None) -> LossOutput:
         """HOT-VAE objective (Eq 17), computed in float32.
 
         ``loss = λ0 (BCE_x + BCE_y) + λ1 (inter_x + inter_y) + λ2 (rank_x + rank_y) + β KL``.
@@ -184,11 +189,31 @@ class HotVAEModule(nn.Module):
         ----------
         out : HotVAEOutput
         y : Tensor of shape (B, n_species)
+        global_counts : (n_sites, n_ranked, world_size), optional
+            Distributed training: this rank's ``B`` sites are part of a global batch
+            of ``n_sites`` sites, ``n_ranked`` of which have both a present and an
+            absent species (the sites the ranking loss averages over). Each term is
+            rescaled so that the mean of the ranks' losses (what DDP's gradient
+            averaging optimises) equals the single-process loss of the global batch:
+            batch means by ``B · world / n_sites``, the ranking term by
+            ``B_ranked · world / n_ranked``.
 
         Returns
         -------
         LossOutput
         """
+        terms = self._loss_terms(out, y)
+        if global_counts is None:
+            return terms
+        n_sites, n_ranked, world = global_counts
+        s = y.shape[0] * world / n_sites
+        s_rank = losses.ranked_sites(y) * world / n_ranked if n_ranked else 0.0
+        c = self.config
+        bce, inter, rank, kl = terms.bce * s, terms.intermediate_bce * s, terms.ranking * s_rank, terms.kl * s
+        total = losses.total_loss(bce, inter, rank, kl, lambda0=c.lambda0, lambda1=c.lambda1, lambda2=c.lambda2, beta=c.beta)
+        return LossOutput(loss=total, bce=bce, intermediate_bce=inter, ranking=rank, kl=kl)
+
+    def _loss_terms(self, out: HotVAEOutput, y: torch.Tensor) -> LossOutput:
         c = self.config
         bce = losses.bce_loss(out.logits_x, y)
         inter = losses.intermediate_bce_loss(out.intermediate_x, y)

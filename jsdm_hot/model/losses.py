@@ -30,6 +30,7 @@ __all__ = [
     "intermediate_bce_loss",
     "kl_alignment",
     "pool_subspaces",
+    "ranked_sites",
     "ranking_loss",
     "total_loss",
 ]
@@ -67,6 +68,19 @@ def intermediate_bce_loss(intermediate: Sequence[torch.Tensor], y: torch.Tensor)
     if len(intermediate) == 0:
         return torch.zeros((), device=y.device, dtype=torch.float32)
     return torch.stack([bce_loss(lg, y) for lg in intermediate]).mean()
+
+
+def ranked_sites(y: torch.Tensor) -> int:
+    """Number of sites with at least one present and one absent species.
+
+    These are the sites :func:`ranking_loss` averages over.
+
+    Parameters
+    ----------
+    y : Tensor or ndarray of shape (B, L), 0/1
+    """
+    k = (y > 0.5).sum(1)
+    return int(((k > 0) & (k < y.shape[1])).sum())
 
 
 def ranking_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,238 @@
+"""Training data that does not fit in memory: a wide parquet dataset read row group by row group.
+
+The eBird ingest (``jsdm-hot prepare ... --out checklists.parquet``) and any other
+wide site × (covariates + species) table written as parquet — one file or a
+directory of files — can be trained on without loading it whole:
+
+* :class:`ParquetCommunity` opens the dataset with ``pyarrow.dataset`` and cuts it
+  into *units* (parquet row groups). Column roles are resolved once, on the first
+  row group, with the same rule as :meth:`CommunityData.from_frame`; every unit
+  read later is validated by that same code (errors name the file and row group).
+* :meth:`ParquetCommunity.scan` makes one streaming pass for the training
+  statistics: covariate means and standard deviations (float64 sums), species
+  prevalences and the co-occurrence counts ``Yᵀ Y`` (for the ``prior`` graph).
+* :class:`ParquetBatches` serves shuffled mini-batches to
+  :func:`jsdm_hot.train.train_module`: each epoch permutes the units
+  (``default_rng([seed, epoch])``), deals them to the ranks round-robin, and
+  shuffles rows inside a buffer of ``buffer_units`` consecutive units ("shuffling
+  by shards"). Memory holds at most ``buffer_units`` row groups plus one batch.
+
+Under DDP every rank runs the same number of steps (the minimum over ranks,
+computed from the row-group sizes in the parquet metadata, no communication);
+the few rows beyond it are skipped that epoch. Each rank's batch has
+``batch_size // world_size`` rows and its loss is its own batch mean: unlike the
+in-memory path this is ordinary DDP, statistically but not bitwise equivalent to
+single-process training.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from jsdm_hot.data.community import CommunityData
+from jsdm_hot.errors import InputDataError
+
+__all__ = ["ParquetCommunity", "ParquetBatches", "StreamStats"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamStats:
+    """Training statistics from one pass over a set of units.
+
+    Attributes
+    ----------
+    n_sites : int
+    x_mean, x_scale : ndarray of shape (n_features,)
+        Mean and population standard deviation (1 where it is 0).
+    prevalence : ndarray of shape (n_species,)
+    cooccurrence : ndarray of shape (n_species, n_species), int64
+        ``Yᵀ Y``.
+    """
+
+    n_sites: int
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    prevalence: np.ndarray
+    cooccurrence: np.ndarray
+
+
+class ParquetCommunity:
+    """A wide parquet dataset read one row group at a time.
+
+    Parameters
+    ----------
+    path : str or path
+        A ``.parquet`` file or a directory of them.
+    species_cols, species_prefix, covariate_cols, site_col, lon_col, lat_col
+        As for :meth:`CommunityData.from_frame`; with neither ``species_cols`` nor
+        ``species_prefix`` the roles are inferred from the first row group.
+
+    Attributes
+    ----------
+    species : tuple of str, length n_species
+    covariates : tuple of str, length n_features
+    unit_rows : ndarray of shape (n_units,)
+        Rows per unit (row group), from the parquet metadata.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        species_cols: Sequence[str] | None = None,
+        species_prefix: str | None = None,
+        covariate_cols: Sequence[str] | None = None,
+        site_col: str | None = "site_id",
+        lon_col: str | None = "lon",
+        lat_col: str | None = "lat",
+    ):
+        import pyarrow.dataset as pads
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputDataError(f"parquet dataset {self.path} does not exist")
+        try:
+            dataset = pads.dataset(str(self.path), format="parquet")
+            self._units = [rg for frag in dataset.get_fragments() for rg in frag.split_by_row_group()]
+        except Exception as exc:  # pyarrow raises several types for unreadable files
+            raise InputDataError(f"{self.path} is not a readable parquet dataset: {exc}") from None
+        self.unit_rows = np.array([rg.row_groups[0].num_rows for rg in self._units], dtype=np.int64)
+        if not len(self._units) or self.unit_rows.sum() == 0:
+            raise InputDataError(f"parquet dataset {self.path} has no rows")
+        self._roles = dict(site_col=site_col, lon_col=lon_col, lat_col=lat_col)
+        first = CommunityData.from_frame(self._units[0].to_table().to_pandas(), species_cols=species_cols,
+                                         species_prefix=species_prefix, covariate_cols=covariate_cols,
+                                         source=self._where(0), **self._roles)
+        self.species = tuple(first.species)
+        self.covariates = tuple(first.covariates)
+
+    def __repr__(self) -> str:
+        return (f"ParquetCommunity({self.n_sites} sites in {self.n_units} row groups, {len(self.covariates)} covariates, "
+                f"{len(self.species)} species, path={str(self.path)!r})")
+
+    @property
+    def n_units(self) -> int:
+        return len(self._units)
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.unit_rows.sum())
+
+    def _where(self, unit: int) -> str:
+        return f"{self._units[unit].path} row group {self._units[unit].row_groups[0].id}"
+
+    def read_unit(self, unit: int) -> CommunityData:
+        """Unit ``unit`` (one row group) as a validated CommunityData with this dataset's columns."""
+        cols = [c for c in (*self.covariates, *self.species, *self._roles.values()) if c]
+        names = set(self._units[unit].physical_schema.names)
+        table = self._units[unit].to_table(columns=[c for c in dict.fromkeys(cols) if c in names])
+        return CommunityData.from_frame(table.to_pandas(), species_cols=list(self.species),
+                                        covariate_cols=list(self.covariates), source=self._where(unit), **self._roles)
+
+    def read(self, units: Sequence[int] | None = None) -> CommunityData:
+        """Several units concatenated in memory (e.g. the validation units).
+
+        Site ids must be unique across them; duplicates raise.
+        """
+        import pandas as pd
+
+        units = range(self.n_units) if units is None else units
+        frames = [self.read_unit(u).to_frame() for u in units]
+        return CommunityData.from_frame(pd.concat(frames, ignore_index=True), species_cols=list(self.species),
+                                        covariate_cols=list(self.covariates), source=str(self.path),
+                                        site_col="site_id", lon_col="lon", lat_col="lat")
+
+    def scan(self, units: Sequence[int]) -> StreamStats:
+        """One pass over ``units``: covariate mean/sd, prevalences and co-occurrence counts."""
+        p, L = len(self.covariates), len(self.species)
+        n, sx, sxx = 0, np.zeros(p), np.zeros(p)
+        sy, co = np.zeros(L), np.zeros((L, L), dtype=np.int64)
+        for u in units:
+            d = self.read_unit(u)
+            # centre on the first unit's mean before squaring: sums of squares of raw
+            # values lose precision when |mean| >> sd (elevations, years)
+            if n == 0:
+                shift = d.X.mean(0) if d.n_sites else np.zeros(p)
+            xc = d.X - shift
+            n += d.n_sites
+            sx += xc.sum(0)
+            sxx += (xc ** 2).sum(0)
+            y = d.Y.astype(np.int64)
+            sy += y.sum(0)
+            co += y.T @ y
+        if n == 0:
+            raise InputDataError(f"no training rows in {self.path}")
+        mean_c = sx / n
+        sd = np.sqrt(np.maximum(sxx / n - mean_c ** 2, 0.0))
+        return StreamStats(n, mean_c + shift, np.where(sd > 0, sd, 1.0), sy / n, co)
+
+
+class ParquetBatches:
+    """Shuffled mini-batches from units of a :class:`ParquetCommunity` (a batch source for ``train_module``).
+
+    Parameters
+    ----------
+    data : ParquetCommunity
+    units : sequence of int
+        The training units.
+    x_mean, x_scale : ndarray of shape (n_features,)
+        Standardisation applied to every batch.
+    buffer_units : int, default=4
+        Row groups shuffled together.
+    """
+
+    def __init__(self, data: ParquetCommunity, units: Sequence[int], x_mean: np.ndarray, x_scale: np.ndarray,
+                 buffer_units: int = 4):
+        if buffer_units < 1:
+            raise InputDataError(f"buffer_units must be >= 1, got {buffer_units}")
+        self.data = data
+        self.units = np.asarray(units, dtype=np.int64)
+        self.x_mean = np.asarray(x_mean, dtype=np.float64)
+        self.x_scale = np.asarray(x_scale, dtype=np.float64)
+        self.buffer_units = int(buffer_units)
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.data.unit_rows[self.units].sum())
+
+    def _plan(self, epoch: int, seed: int, world: int) -> list[np.ndarray]:
+        order = self.units[np.random.default_rng([seed, epoch]).permutation(self.units.size)]
+        return [order[r::world] for r in range(world)]
+
+    def batches(self, epoch: int, seed: int, batch_size: int, ctx, device) -> Iterator:
+        """Yield this rank's batches for ``epoch`` (see the module docstring)."""
+        import torch
+
+        from jsdm_hot.train import Batch
+
+        plan = self._plan(epoch, seed, ctx.world_size)
+        local_bs = max(2, batch_size // ctx.world_size)
+        steps = min(int(self.data.unit_rows[p].sum()) // local_bs for p in plan)
+        if steps == 0:
+            raise InputDataError(f"{self.data.path}: too few training rows per process for batches of {local_bs}")
+        rng = np.random.default_rng([seed, epoch, ctx.rank])
+        mine = plan[ctx.rank]
+        x_left = np.zeros((0, len(self.x_mean)), dtype=np.float32)
+        y_left = np.zeros((0, len(self.data.species)), dtype=np.float32)
+        done = 0
+        for start in range(0, mine.size, self.buffer_units):
+            parts = [self.data.read_unit(int(u)) for u in mine[start:start + self.buffer_units]]
+            x = np.concatenate([x_left, *[((d.X - self.x_mean) / self.x_scale).astype(np.float32) for d in parts]])
+            y = np.concatenate([y_left, *[d.Y.astype(np.float32) for d in parts]])
+            perm = rng.permutation(x.shape[0])
+            x, y = x[perm], y[perm]
+            n_full = x.shape[0] // local_bs
+            for b in range(n_full):
+                if done == steps:
+                    return
+                sl = slice(b * local_bs, (b + 1) * local_bs)
+                yield Batch(torch.as_tensor(x[sl], device=device), torch.as_tensor(y[sl], device=device))
+                done += 1
+            x_left, y_left = x[n_full * local_bs:], y[n_full * local_bs:]
