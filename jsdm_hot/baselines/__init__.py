@@ -4,18 +4,21 @@
 * :class:`MLkNN` — multi-label k-nearest neighbours (Zhang & Zhou 2007).
 * :class:`MPVAE` — two-branch VAE with a multivariate-probit decoder (Bai et al. 2020).
 * :class:`LaMP` — label message passing with attention, no VAE (Lanchantin et al. 2019).
+* :class:`C2AE` — canonical-correlated autoencoder: aligned feature / label latent
+  codes and a label decoder with a pairwise ranking loss (Yeh et al. 2017).
 
 All share input handling, standardisation, validation thresholds and
 safetensors + JSON persistence through :class:`~jsdm_hot.baselines.base.BaselineEstimator`.
 """
 
 from jsdm_hot.baselines.base import BaselineEstimator
+from jsdm_hot.baselines.c2ae import C2AE
 from jsdm_hot.baselines.lamp import LaMP
 from jsdm_hot.baselines.logistic import BinaryRelevanceLogistic
 from jsdm_hot.baselines.mlknn import MLkNN
 from jsdm_hot.baselines.mpvae import MPVAE
 
-__all__ = ["BaselineEstimator", "BinaryRelevanceLogistic", "LaMP", "MLkNN", "MPVAE", "BASELINES"]
+__all__ = ["BaselineEstimator", "BinaryRelevanceLogistic", "C2AE", "LaMP", "MLkNN", "MPVAE", "BASELINES"]
 
 #: name → class, for the CLI and benchmarks
 BASELINES: dict[str, type[BaselineEstimator]] = {
@@ -23,4 +26,5 @@ BASELINES: dict[str, type[BaselineEstimator]] = {
     "mlknn": MLkNN,
     "mpvae": MPVAE,
     "lamp": LaMP,
+    "c2ae": C2AE,
 }

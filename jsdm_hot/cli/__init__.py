@@ -30,6 +30,7 @@ _COMMAND_MODULES = [
     "jsdm_hot.cli.tree",
     "jsdm_hot.cli.map",
     "jsdm_hot.cli.prepare",
+    "jsdm_hot.cli.benchmark",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,370 @@
+"""A small accuracy benchmark: fit several models over seeds, score them on test sites, summarise.
+
+The reusable core of ``jsdm-hot benchmark`` and ``benchmarks/accuracy.py``::
+
+    from jsdm_hot.data.splits import train_val_test_split
+    from jsdm_hot.evaluation.benchmark import run_one, aggregate, to_markdown
+
+    records = []
+    for seed in range(3):
+        train, val, test = train_val_test_split(data, (0.7, 0.1, 0.2), kind="spatial", seed=seed)
+        for name, params in {"hotvae": {"max_epochs": 50}, "logistic": {}}.items():
+            records.append(run_one(name, params, train, val, test, seed))
+    table = aggregate(records)          # one row per model: mean and sd of each metric
+    print(to_markdown(table))
+
+(:func:`run_benchmark` does exactly this loop.)
+
+Models are named by :data:`MODEL_NAMES`: ``"hotvae"`` is :class:`jsdm_hot.HotVAE`,
+the others are the baselines of :data:`jsdm_hot.baselines.BASELINES`. Each is
+fitted on the training sites with the validation sites for early stopping and
+decision thresholds, then scored on the test sites with the five MLC metrics of
+:func:`jsdm_hot.metrics.mlc.mlc_report` (ebF1 with sites empty in both scored 1,
+miF1 / maF1 with 0/0 scored 0 — that function's defaults).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import fields
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from jsdm_hot.data.community import CommunityData
+from jsdm_hot.errors import InputDataError
+from jsdm_hot.metrics.mlc import MLC_METRICS, mlc_report
+
+__all__ = [
+    "MODEL_NAMES",
+    "METRICS",
+    "METRIC_LABELS",
+    "check_model_names",
+    "model_param_names",
+    "make_model",
+    "run_one",
+    "run_benchmark",
+    "aggregate",
+    "table_rows",
+    "to_markdown",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Metrics of each run, in table order (the keys of :func:`~jsdm_hot.metrics.mlc.mlc_report`).
+METRICS: tuple[str, ...] = MLC_METRICS
+
+#: Column titles of :func:`to_markdown` for :data:`METRICS` (and the fit time).
+METRIC_LABELS: dict[str, str] = {
+    "ebF1": "ebF1",
+    "miF1": "miF1",
+    "maF1": "maF1",
+    "hamming_accuracy": "Hamming acc.",
+    "median_auc": "median AUC",
+    "fit_seconds": "fit (s)",
+}
+
+#: Keys of a HotVAE's ``params`` that go to the estimator rather than to its HotVAEConfig.
+_HOTVAE_ESTIMATOR_PARAMS = ("graph", "device")
+
+
+def _baselines() -> dict[str, type]:
+    from jsdm_hot.baselines import BASELINES
+
+    return BASELINES
+
+
+def _model_names() -> tuple[str, ...]:
+    return ("hotvae", *_baselines())
+
+
+#: Valid model names: ``"hotvae"`` then the baselines (``logistic``, ``mlknn``, ``mpvae``, ``lamp``, ``c2ae``).
+MODEL_NAMES: tuple[str, ...] = _model_names()
+
+
+def check_model_names(names: Iterable[str]) -> list[str]:
+    """Validate model names; return them as a list (order kept, duplicates removed).
+
+    Raises
+    ------
+    InputDataError
+        For an unknown name or an empty list; the message lists the valid names.
+    """
+    out: list[str] = []
+    for name in names:
+        if name not in MODEL_NAMES:
+            raise InputDataError(f"unknown model {name!r}; valid model names are: {', '.join(MODEL_NAMES)}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise InputDataError(f"no model given; valid model names are: {', '.join(MODEL_NAMES)}")
+    return out
+
+
+def model_param_names(model_name: str) -> tuple[str, ...]:
+    """Names accepted in ``params`` for ``model_name`` (sorted).
+
+    ``hotvae``: the fields of :class:`jsdm_hot.HotVAEConfig` plus ``graph`` and
+    ``device``; a baseline: its constructor parameters except ``random_state``
+    (the seed of :func:`run_one` sets it).
+    """
+    check_model_names([model_name])
+    if model_name == "hotvae":
+        from jsdm_hot.config import HotVAEConfig
+
+        return tuple(sorted({f.name for f in fields(HotVAEConfig)} | set(_HOTVAE_ESTIMATOR_PARAMS)))
+    return tuple(sorted(set(_baselines()[model_name]().get_params()) - {"random_state"}))
+
+
+def make_model(model_name: str, params: Mapping[str, Any] | None = None, seed: int = 0):
+    """An unfitted estimator for ``model_name`` with hyper-parameters ``params``.
+
+    Parameters
+    ----------
+    model_name : str
+        One of :data:`MODEL_NAMES`.
+    params : mapping, optional
+        ``hotvae``: :class:`~jsdm_hot.HotVAEConfig` fields (e.g. ``max_epochs``,
+        ``d_model``) and the estimator's ``graph`` / ``device``; a baseline: its
+        constructor arguments. See :func:`model_param_names`.
+    seed : int
+        The estimator's ``random_state``.
+
+    Returns
+    -------
+    HotVAE or BaselineEstimator
+
+    Raises
+    ------
+    InputDataError
+        Unknown model name or parameter (the message lists the valid ones), or
+        an invalid HotVAE configuration.
+    """
+    params = dict(params or {})
+    valid = model_param_names(model_name)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise InputDataError(f"unknown parameter(s) {unknown} for model {model_name!r}; valid: {', '.join(valid)}")
+    if model_name == "hotvae":
+        from jsdm_hot import HotVAE, HotVAEConfig
+
+        est_kw = {k: params.pop(k) for k in _HOTVAE_ESTIMATOR_PARAMS if k in params}
+        cfg = HotVAEConfig.from_dict(params).validate()
+        return HotVAE(cfg, random_state=int(seed), progress=False, **est_kw)
+    return _baselines()[model_name](random_state=int(seed), **params)
+
+
+def run_one(
+    model_name: str,
+    params: Mapping[str, Any] | None,
+    train: CommunityData,
+    val: CommunityData,
+    test: CommunityData,
+    seed: int,
+) -> dict[str, Any]:
+    """Fit one model with one seed and score it on the test sites.
+
+    Parameters
+    ----------
+    model_name : str
+        One of :data:`MODEL_NAMES` (``"hotvae"`` → :class:`jsdm_hot.HotVAE` with a
+        :class:`~jsdm_hot.HotVAEConfig` built from ``params``).
+    params : mapping or None
+        Hyper-parameters, see :func:`make_model`.
+    train, val, test : CommunityData
+        Sites with occurrences, same species and covariates (e.g. from
+        :func:`jsdm_hot.data.splits.train_val_test_split`). ``val`` is used for
+        early stopping and the decision thresholds.
+    seed : int
+        ``random_state`` of the model (the caller seeds the split).
+
+    Returns
+    -------
+    dict
+        ``model`` (str), ``seed`` (int), the five metrics of :data:`METRICS`
+        (float; ``median_auc`` is NaN when no test species has both classes),
+        ``n_species_auc`` (int), ``fit_seconds`` (float, fit wall time),
+        ``best_epoch`` (int, or None for non-iterative models), ``n_train``,
+        ``n_val``, ``n_test`` (int, sites).
+    """
+    model = make_model(model_name, params, seed)
+    for name, part in (("train", train), ("val", val), ("test", test)):
+        if not isinstance(part, CommunityData) or part.Y is None:
+            raise InputDataError(f"run_one: {name} must be a CommunityData with occurrences")
+    t0 = time.perf_counter()
+    model.fit(train, X_val=val)
+    fit_seconds = time.perf_counter() - t0
+    prob = model.predict_proba(test)
+    y_test = test.select_species(list(model.species_)).Y
+    metrics = mlc_report(y_test, prob, model.thresholds_)
+    best = getattr(model, "best_epoch_", None)
+    record: dict[str, Any] = {"model": model_name, "seed": int(seed)}
+    record.update({m: float(metrics[m]) for m in METRICS})
+    record.update({
+        "n_species_auc": int(metrics["n_species_auc"]),
+        "fit_seconds": float(fit_seconds),
+        "best_epoch": None if best is None else int(best),
+        "n_train": int(train.n_sites),
+        "n_val": int(val.n_sites),
+        "n_test": int(test.n_sites),
+    })
+    logger.info("%s seed %d: %s (%.1f s)", model_name, seed,
+                ", ".join(f"{m} {record[m]:.4f}" for m in METRICS), fit_seconds)
+    return record
+
+
+def run_benchmark(
+    data: CommunityData,
+    models: Mapping[str, Mapping[str, Any] | None],
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    split: str = "random",
+    fractions: Sequence[float] = (0.7, 0.1, 0.2),
+    block_km: float = 50.0,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`run_one` for every seed × model; the split is redrawn for each seed.
+
+    Parameters
+    ----------
+    data : CommunityData
+        All sites, with occurrences.
+    models : mapping name → params
+        Models to run (see :func:`make_model`); all are checked before any fit.
+    seeds : sequence of int
+        Seed ``s`` seeds both the train/val/test split and the models.
+    split : {"random", "spatial", "temporal"}
+        ``kind`` of :func:`jsdm_hot.data.splits.train_val_test_split`.
+    fractions : (train, val, test)
+    block_km : float
+        Block size of the spatial split.
+    callback : callable, optional
+        Called with each record as soon as it is computed (progress display).
+
+    Returns
+    -------
+    list of dict
+        The records of :func:`run_one`, seed-major.
+    """
+    from jsdm_hot.data.splits import train_val_test_split
+
+    names = check_model_names(models)
+    for name in names:
+        make_model(name, models[name], 0)  # fail on bad parameters before the first (slow) fit
+    if len(seeds) == 0:
+        raise InputDataError("run_benchmark needs at least one seed")
+    records = []
+    for seed in seeds:
+        train, val, test = train_val_test_split(data, fractions, kind=split, block_km=block_km, seed=int(seed))
+        for part, name in ((train, "training"), (val, "validation"), (test, "test")):
+            if part.n_sites == 0:
+                raise InputDataError(f"the {split} split with seed {seed} left no {name} sites; "
+                                     "use more sites, other fractions or smaller blocks")
+        for name in names:
+            rec = run_one(name, models[name], train, val, test, int(seed))
+            records.append(rec)
+            if callback is not None:
+                callback(rec)
+    return records
+
+
+def aggregate(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of each metric, one row per model.
+
+    Parameters
+    ----------
+    records : iterable of dict or DataFrame
+        Records of :func:`run_one` (at least the keys ``model`` and :data:`METRICS`;
+        ``fit_seconds`` is summarised too when present).
+
+    Returns
+    -------
+    DataFrame
+        Index ``model`` (order of first appearance); columns ``n_seeds`` (int)
+        then ``<metric>_mean`` and ``<metric>_sd`` for each metric of
+        :data:`METRICS` and ``fit_seconds``. ``sd`` is the sample standard
+        deviation (``ddof=1``), NaN for a single seed; NaN metric values (e.g. a
+        median AUC without any scorable species) are left out of both.
+    """
+    df = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    if df.empty:
+        raise InputDataError("aggregate needs at least one record")
+    missing = [c for c in ("model", *METRICS) if c not in df.columns]
+    if missing:
+        raise InputDataError(f"records lack the column(s) {missing}; expected the dicts of run_one")
+    cols = list(METRICS) + (["fit_seconds"] if "fit_seconds" in df.columns else [])
+    order = list(dict.fromkeys(df["model"]))
+    grouped = df.groupby("model", sort=False)
+    out = pd.DataFrame(index=pd.Index(order, name="model"))
+    out["n_seeds"] = grouped.size().reindex(order).astype(int)
+    for c in cols:
+        vals = grouped[c]
+        out[f"{c}_mean"] = vals.mean().reindex(order).astype(float)
+        out[f"{c}_sd"] = vals.std(ddof=1).reindex(order).astype(float)
+    return out
+
+
+def _cell(mean: float, sd: float, digits: int) -> str:
+    if not math.isfinite(mean):
+        return "–"
+    if not math.isfinite(sd):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def table_rows(df: pd.DataFrame, digits: int = 3) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows of :func:`aggregate`'s result (for Markdown or a terminal table).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Output of :func:`aggregate`.
+    digits : int, default=3
+        Decimals of every value (fit time: 1).
+
+    Returns
+    -------
+    header : list of str
+        ``model``, ``seeds``, then the :data:`METRIC_LABELS` of each metric present
+        (``ebF1``, ``miF1``, ``maF1``, ``Hamming acc.``, ``median AUC``, ``fit (s)``).
+    rows : list of list of str
+        One per model; a cell is ``mean ± sd``, only ``mean`` when the sd is NaN
+        (one seed), ``–`` when the mean is NaN.
+    """
+    metrics = [m for m in (*METRICS, "fit_seconds") if f"{m}_mean" in df.columns]
+    if not metrics:
+        raise InputDataError("expected the DataFrame of aggregate() (columns <metric>_mean, <metric>_sd)")
+    header = ["model", "seeds"] + [METRIC_LABELS[m] for m in metrics]
+    rows = []
+    for model, row in df.iterrows():
+        cells = [str(model), str(int(row["n_seeds"])) if "n_seeds" in df.columns else ""]
+        for m in metrics:
+            d = 1 if m == "fit_seconds" else int(digits)
+            cells.append(_cell(float(row[f"{m}_mean"]), float(row.get(f"{m}_sd", np.nan)), d))
+        rows.append(cells)
+    return header, rows
+
+
+def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
+    """A Markdown table of :func:`aggregate`'s result: one row per model, cells ``mean ± sd``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Output of :func:`aggregate`.
+    digits : int, default=3
+        Decimals of every value (fit time: 1).
+
+    Returns
+    -------
+    str
+        Columns and cells as :func:`table_rows` (metric columns right-aligned);
+        ends with a newline.
+    """
+    header, rows = table_rows(df, digits)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
