@@ -235,6 +235,36 @@ def predict_proba_module(module: torch.nn.Module, x: np.ndarray, device: torch.d
     return np.concatenate(out, axis=0) if out else np.zeros((0, n_species), dtype=np.float32)
 
 
+class _NoBar:
+    """Stand-in for a disabled tqdm bar where tqdm is not installed (a bare GPU node)."""
+
+    def __init__(self, iterable, **kwargs):
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def set_postfix(self, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar_class(show: bool):
+    """tqdm (notebook-aware when shown); without tqdm installed a silent stand-in."""
+    try:
+        if show:
+            from tqdm.auto import tqdm
+        else:  # plain tqdm, disabled: no notebook-widget import or warning
+            from tqdm import tqdm
+    except ImportError:
+        if show:
+            logger.warning("tqdm is not installed: training runs without a progress bar")
+        return _NoBar
+    return tqdm
+
+
 def _val_scores(y_val: np.ndarray, prob: np.ndarray, mode: str) -> tuple[float, float, np.ndarray]:
     thr = select_thresholds(y_val, prob, mode=mode)
     pred = prob >= thr[None, :]
@@ -343,12 +373,8 @@ def train_module(
     """
     from jsdm_hot.distributed import context, gather_rows, shard_bounds
 
-    if progress:
-        from tqdm.auto import tqdm
-    else:  # plain tqdm, disabled: no notebook-widget import or warning
-        from tqdm import tqdm
-
     ctx = context()
+    tqdm = _progress_bar_class(progress and ctx.is_main)
     source = x_train if y_train is None else ArrayBatches(x_train, y_train)
     optimizer = torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     stopper = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
