@@ -83,11 +83,23 @@ def map_command(
     resolution: Optional[float] = typer.Option(None, "--resolution", help="Table grid cell size (inferred by default)."),
     points: Optional[Path] = typer.Option(None, "--points", help="Table of training sites drawn on the PNGs."),
     points_cols: str = typer.Option("lon,lat", "--points-cols", help="x,y columns of --points."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda (here and on dask workers)."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Run the chunks on a dask.distributed cluster: 'local' starts --workers "
+                                  "worker processes (1 thread each) on this machine; tcp://HOST:PORT connects to "
+                                  "a running `dask scheduler` whose workers see MODEL_DIR at the same path. "
+                                  "Maps are identical to the single-process run. Needs jsdm-hot[dask]."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes of --scheduler local "
+                                                                   "(default: the CPUs this process may use)."),
+    connect_timeout: float = typer.Option(30.0, "--connect-timeout",
+                                          help="Seconds to wait for the --scheduler address."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing map files."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
-    """Map richness, its uncertainty, community layers and species probabilities over GRID."""
+    """Map richness, its uncertainty, community layers and species probabilities over GRID.
+
+    With --scheduler the chunks of cells run on a dask cluster (see docs/scaling.md).
+    """
     from jsdm_hot.maps import predict_map, write_geotiff, write_netcdf, write_pngs
 
     fmts = split_list(formats) or []
@@ -109,10 +121,11 @@ def map_command(
     pts = _read_points(points, points_cols) if points is not None else None
     constants = parse_constants(constant)
 
-    import jsdm_hot
-
-    model = jsdm_hot.HotVAE.load(model_dir, device=device)
-    ds = predict_map(model, grid, layers=layers, n_draws=draws, seed=seed, richness_k=ks, constants=constants,
+    if workers is not None and scheduler != "local":
+        raise InputDataError("--workers sets the size of a local dask cluster: use it with --scheduler local")
+    # the model class is read from MODEL_DIR/config.json; with --scheduler the workers load it too
+    ds = predict_map(str(model_dir), grid, scheduler=scheduler, n_workers=workers, device=device,
+                     connect_timeout=connect_timeout, layers=layers, n_draws=draws, seed=seed, richness_k=ks, constants=constants,
                      chunk_size=chunk_size, seed_block=seed_block, reference=split_list(reference),
                      standard_effort=standard_effort, x=x_col, y=y_col, crs=crs, resolution=resolution, progress=progress)
     written: list[Path] = []

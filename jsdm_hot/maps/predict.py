@@ -7,13 +7,21 @@ hold ``n_cells × (n_mapped_species + n_layers)`` values, e.g. 1.7 GB for
 4 M cells and 100 species; map fewer species (``layers=["richness", ...,
 "species:NAME"]``) to shrink it. Cells with any missing covariate are skipped
 and stay NaN.
+
+The per-chunk work is :func:`predict_chunk` (covariates of one chunk →
+its layer arrays, seeded by the chunk's global position). The driver runs it
+in a loop, or, with ``scheduler=``, ships it to a ``dask.distributed`` cluster
+(:mod:`jsdm_hot.maps.cluster`); both give identical maps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
-from typing import Any, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -23,7 +31,7 @@ from jsdm_hot.maps.layers import LAYER_INFO, CommunityBasis, fit_community_basis
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["predict_map", "DEFAULT_LAYERS", "check_model"]
+__all__ = ["predict_map", "predict_chunk", "ChunkSpec", "DEFAULT_LAYERS", "check_model"]
 
 DEFAULT_LAYERS = ("richness", "uncertainty", "community", "species")
 
@@ -68,6 +76,84 @@ def _assemble_X(block: np.ndarray, n_features: int, grid_pos: list[int], const: 
     return X
 
 
+@dataclass(frozen=True)
+class ChunkSpec:
+    """Everything a chunk of the map needs besides the model and its covariates (small, picklable).
+
+    Attributes
+    ----------
+    layers : tuple of str
+        Layer names (keys of :data:`jsdm_hot.maps.layers.LAYER_INFO`).
+    n_draws, seed : int
+    richness_k : tuple of int
+    species_index : tuple of int or None
+        Columns of ``probability`` to keep (None: all species).
+    community : CommunityBasis or None
+    seed_block : int
+        Cells per ``model.sample`` call; a chunk starting at valid cell
+        ``start`` (a multiple of ``seed_block``) begins with seed block
+        ``start // seed_block``.
+    n_features : int
+    grid_pos : tuple of int
+        Model feature index of each grid covariate column.
+    constants : tuple of (int, float)
+        Model feature index and value of each constant covariate.
+    """
+
+    layers: tuple[str, ...]
+    n_draws: int
+    seed: int
+    richness_k: tuple[int, ...]
+    species_index: tuple[int, ...] | None
+    community: CommunityBasis | None
+    seed_block: int
+    n_features: int
+    grid_pos: tuple[int, ...]
+    constants: tuple[tuple[int, float], ...]
+
+
+def predict_chunk(model: Any, block: np.ndarray, start: int, spec: ChunkSpec) -> dict[str, np.ndarray]:
+    """Layers of one chunk of valid cells: the unit of work of :func:`predict_map` (local or on dask).
+
+    Parameters
+    ----------
+    model : object
+        Fitted model (see :func:`predict_map`).
+    block : ndarray of shape (n_cells, n_grid_covariates)
+        Raw grid covariates of the valid cells ``start .. start + n_cells - 1``.
+    start : int
+        Position of the chunk's first cell among the map's valid cells (a
+        multiple of ``spec.seed_block``); fixes the seeds of its draws.
+    spec : ChunkSpec
+
+    Returns
+    -------
+    dict of str to ndarray
+        As :func:`jsdm_hot.maps.layers.predict_layers`: ``(n_cells,)`` or
+        ``(n_cells, n_band)`` float32 per layer.
+    """
+    X = _assemble_X(block, spec.n_features, list(spec.grid_pos), dict(spec.constants))
+    return predict_layers(model, X, layers=list(spec.layers), n_draws=spec.n_draws, seed=spec.seed,
+                          richness_k=list(spec.richness_k),
+                          species_index=None if spec.species_index is None else list(spec.species_index),
+                          community=spec.community, seed_block=spec.seed_block,
+                          first_block=int(start) // spec.seed_block)
+
+
+def _chunk_inputs(g: MapGrid, valid: np.ndarray, names: list[str], chunk: int
+                  ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield ``(start, flat cell indices, covariates (n, len(names)))`` chunk by chunk of valid cells."""
+    for start in range(0, valid.size, chunk):
+        flat = valid[start:start + chunk]
+        yield start, flat, g.read_cells(flat, names, max_cells=chunk)
+
+
+def _local_chunks(model: Any, chunks: Iterable[tuple[int, np.ndarray, np.ndarray]], spec: ChunkSpec
+                  ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    for start, flat, block in chunks:
+        yield flat, predict_chunk(model, block, start, spec)
+
+
 def predict_map(
     model: Any,
     grid: Any,
@@ -88,14 +174,20 @@ def predict_map(
     crs: str | None = None,
     resolution: float | tuple[float, float] | None = None,
     progress: bool = False,
+    scheduler: Any = None,
+    n_workers: int | None = None,
+    device: str = "auto",
+    connect_timeout: float = 30.0,
 ) -> Any:
     """Predict map layers over a grid.
 
     Parameters
     ----------
-    model : object
+    model : object or path
         Fitted model with ``predict_proba``, ``sample`` (joint draws),
-        ``species_`` and ``feature_names_in_`` (e.g. :class:`jsdm_hot.HotVAE`).
+        ``species_`` and ``feature_names_in_`` (e.g. :class:`jsdm_hot.HotVAE`),
+        or the path of a saved model directory (loaded with its class's
+        ``load``; needed with ``scheduler``, whose workers load it themselves).
     grid : MapGrid, DataFrame, xarray.Dataset, path or list of paths
         See :func:`jsdm_hot.maps.open_grid`. Covariates are matched to
         ``model.feature_names_in_`` by name and passed in raw units (the model
@@ -134,6 +226,19 @@ def predict_map(
         Passed to :func:`jsdm_hot.maps.open_grid`.
     progress : bool, default=False
         Show a tqdm progress bar over cells.
+    scheduler : None, "local", address str or distributed.Client, optional
+        None: compute in this process. ``"local"``: start a
+        ``distributed.LocalCluster`` of ``n_workers`` processes with one
+        thread each. ``"tcp://host:8786"`` (any ``scheme://`` address):
+        connect to a running ``dask scheduler``. A ``Client``: use it. The
+        chunks run on the workers (see :mod:`jsdm_hot.maps.cluster`); the maps
+        are identical to the single-process ones.
+    n_workers : int, optional
+        Workers of the ``"local"`` cluster (default: the CPUs this process may use).
+    device : str, default="auto"
+        Device the model is loaded on when ``model`` is a path (here and on the workers).
+    connect_timeout : float, default=30
+        Seconds to wait for the scheduler at ``scheduler``'s address.
 
     Returns
     -------
@@ -145,12 +250,24 @@ def predict_map(
     Raises
     ------
     InputDataError
-        On missing covariates (listing them), unknown layers or species, or a
-        grid without any cell with complete covariates.
+        On missing covariates (listing them), unknown layers or species, a
+        grid without any cell with complete covariates, or an unreachable or
+        malformed ``scheduler`` (or ``scheduler`` with a model object instead of a path).
     """
     import xarray as xr
     import rioxarray  # noqa: F401
 
+    model_dir = None
+    if isinstance(model, (str, os.PathLike)):
+        from jsdm_hot.maps.cluster import load_model
+
+        model_dir = os.path.abspath(os.fspath(model))
+        model = load_model(model_dir, device=device)
+    elif scheduler is not None:
+        raise InputDataError(
+            f"predict_map with scheduler={scheduler!r} needs the model directory, not a loaded "
+            f"{type(model).__name__}: the workers load the model from it (save it with model.save(path) "
+            "and pass the path)")
     features, species = check_model(model)
     names, sel_species = resolve_layers(layers, species)
     ks = sorted({int(k) for k in richness_k})
@@ -175,55 +292,70 @@ def predict_map(
     from_grid, const = covariate_plan(g, features, constants)
     grid_pos = [features.index(n) for n in from_grid]
     ny, nx = g.shape
-    t0 = time.perf_counter()
-    valid = _valid_cells(g, from_grid, max_cells=chunk)
-    n_valid = int(valid.size)
-    if n_valid == 0:
-        counts = {n: int(np.isfinite(g.read_cells(np.arange(min(g.n_cells, 100_000)), [n])).sum()) for n in from_grid}
-        raise InputDataError(
-            f"no cell of grid {g.source} has all covariates {from_grid}; non-missing values per covariate "
-            f"(first 100,000 cells): {counts}")
-    logger.info("mapping %d of %d cells (%d x %d grid), %d species, %d draws", n_valid, g.n_cells, ny, nx,
-                len(species), n_draws)
+    client = None
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:  # connect before the long part, so that a bad address fails fast
+            from jsdm_hot.maps.cluster import dask_client
 
-    basis: CommunityBasis | None = None
-    if {"composition_pc", "beta_sor_reference"} & set(names):
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5EED]))
-        pick = np.sort(rng.choice(valid, size=min(int(n_basis_cells), n_valid), replace=False))
-        Xs = _assemble_X(g.read_cells(pick, from_grid, max_cells=chunk), len(features), grid_pos, const)
-        basis = fit_community_basis(np.asarray(model.predict_proba(Xs)), species, n_axes=n_axes, reference=reference)
-        logger.info("community basis: %s; PCA explained variance %s", basis.reference_rule,
-                    np.round(basis.explained_variance_ratio, 3).tolist())
+            client = stack.enter_context(dask_client(scheduler, n_workers=n_workers, timeout=connect_timeout))
+        t0 = time.perf_counter()
+        valid = _valid_cells(g, from_grid, max_cells=chunk)
+        n_valid = int(valid.size)
+        if n_valid == 0:
+            counts = {n: int(np.isfinite(g.read_cells(np.arange(min(g.n_cells, 100_000)), [n])).sum())
+                      for n in from_grid}
+            raise InputDataError(
+                f"no cell of grid {g.source} has all covariates {from_grid}; non-missing values per covariate "
+                f"(first 100,000 cells): {counts}")
+        logger.info("mapping %d of %d cells (%d x %d grid), %d species, %d draws", n_valid, g.n_cells, ny, nx,
+                    len(species), n_draws)
 
-    sp_index = None if sel_species is None else [species.index(s) for s in sel_species]
-    n_axes_fit = basis.components.shape[0] if basis is not None else 0
-    extra = {"probability": len(sel_species or []), "richness_ge": len(ks), "composition_pc": n_axes_fit}
-    store: dict[str, np.ndarray] = {}
-    for name in names:
-        dim = LAYER_INFO[name]["extra_dim"]
-        shape = (extra[name], ny * nx) if dim else (ny * nx,)
-        store[name] = np.full(shape, np.nan, dtype=np.float32)
+        basis: CommunityBasis | None = None
+        if {"composition_pc", "beta_sor_reference"} & set(names):
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5EED]))
+            pick = np.sort(rng.choice(valid, size=min(int(n_basis_cells), n_valid), replace=False))
+            Xs = _assemble_X(g.read_cells(pick, from_grid, max_cells=chunk), len(features), grid_pos, const)
+            basis = fit_community_basis(np.asarray(model.predict_proba(Xs)), species, n_axes=n_axes,
+                                        reference=reference)
+            logger.info("community basis: %s; PCA explained variance %s", basis.reference_rule,
+                        np.round(basis.explained_variance_ratio, 3).tolist())
 
-    from tqdm.auto import tqdm
+        sp_index = None if sel_species is None else [species.index(s) for s in sel_species]
+        n_axes_fit = basis.components.shape[0] if basis is not None else 0
+        extra = {"probability": len(sel_species or []), "richness_ge": len(ks), "composition_pc": n_axes_fit}
+        store: dict[str, np.ndarray] = {}
+        for name in names:
+            dim = LAYER_INFO[name]["extra_dim"]
+            shape = (extra[name], ny * nx) if dim else (ny * nx,)
+            store[name] = np.full(shape, np.nan, dtype=np.float32)
 
-    bar = tqdm(total=n_valid, unit="cell", disable=not progress, desc="mapping")
-    try:
-        for start in range(0, n_valid, chunk):
-            flat = valid[start:start + chunk]
-            Xb = _assemble_X(g.read_cells(flat, from_grid, max_cells=chunk), len(features), grid_pos, const)
-            res = predict_layers(model, Xb, layers=names, n_draws=n_draws, seed=seed, richness_k=ks,
-                                 species_index=sp_index, community=basis, seed_block=seed_block,
-                                 first_block=start // seed_block)
-            for name, val in res.items():
-                if val.ndim == 2:
-                    store[name][:, flat] = val.T
-                else:
-                    store[name][flat] = val
-            bar.update(flat.size)
-    finally:
-        bar.close()
-    elapsed = time.perf_counter() - t0
-    logger.info("mapped %d cells in %.1f s (%.0f cells/s)", n_valid, elapsed, n_valid / max(elapsed, 1e-9))
+        from tqdm.auto import tqdm
+
+        spec = ChunkSpec(layers=tuple(names), n_draws=int(n_draws), seed=int(seed), richness_k=tuple(ks),
+                         species_index=None if sp_index is None else tuple(sp_index), community=basis,
+                         seed_block=seed_block, n_features=len(features), grid_pos=tuple(grid_pos),
+                         constants=tuple((int(j), float(v)) for j, v in const.items()))
+        chunks = _chunk_inputs(g, valid, from_grid, chunk)
+        if client is None:
+            results = _local_chunks(model, chunks, spec)
+        else:
+            from jsdm_hot.maps.cluster import map_chunks
+
+            results = map_chunks(client, model_dir, chunks, spec, device=device)
+        bar = tqdm(total=n_valid, unit="cell", disable=not progress, desc="mapping")
+        try:
+            for flat, res in results:
+                for name, val in res.items():
+                    if val.ndim == 2:
+                        store[name][:, flat] = val.T
+                    else:
+                        store[name][flat] = val
+                bar.update(flat.size)
+        finally:
+            bar.close()
+            results.close()
+        elapsed = time.perf_counter() - t0
+        logger.info("mapped %d cells in %.1f s (%.0f cells/s)", n_valid, elapsed, n_valid / max(elapsed, 1e-9))
 
     coords: dict[str, Any] = {"y": ("y", g.y), "x": ("x", g.x)}
     data_vars = {}
