@@ -16,9 +16,10 @@ import torch
 from sklearn.base import BaseEstimator
 
 from jsdm_hot.config import HotVAEConfig
-from jsdm_hot.data.community import CommunityData, check_covariates, check_occurrences
+from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError, ModelFileError, NotFittedError
 from jsdm_hot.graph import LabelGraph
+from jsdm_hot.inputs import prediction_features, split_xy
 from jsdm_hot.thresholds import apply_thresholds
 
 __all__ = ["HotVAE"]
@@ -27,28 +28,6 @@ logger = logging.getLogger(__name__)
 
 #: Keys of the arrays stored in ``weights.safetensors`` besides the module's own (``module.*``).
 SAVE_KEYS = {"x_mean": "x_mean", "x_scale": "x_scale", "thresholds": "thresholds"}
-
-
-def _split_input(X, Y, what: str = "X") -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None, tuple[str, ...] | None]:
-    """(X array, Y array or None, covariate names or None, species names or None)."""
-    if isinstance(X, CommunityData):
-        if Y is not None:
-            raise InputDataError(f"{what} is a CommunityData: pass occurrences inside it, not as a separate Y")
-        return X.X, X.Y, X.covariates, X.species
-    Xa = np.asarray(X)
-    if Xa.ndim != 2:
-        raise InputDataError(f"{what} must be 2-D (n_sites, n_features), got shape {Xa.shape}")
-    names = tuple(str(c) for c in X.columns) if hasattr(X, "columns") else None
-    Xa = check_covariates(Xa, names or [f"x_{j}" for j in range(Xa.shape[1])])
-    Ya = None
-    species = None
-    if Y is not None:
-        species = tuple(str(c) for c in Y.columns) if hasattr(Y, "columns") else None
-        Ya = np.asarray(Y)
-        Ya = check_occurrences(Ya, species or [f"sp_{j}" for j in range(Ya.shape[1] if Ya.ndim == 2 else 0)])
-        if Ya.shape[0] != Xa.shape[0]:
-            raise InputDataError(f"{what} has {Xa.shape[0]} rows but Y has {Ya.shape[0]}")
-    return Xa, Ya, names, species
 
 
 def _init_readout_bias(module, prevalence: np.ndarray) -> None:
@@ -184,9 +163,7 @@ class HotVAE(BaseEstimator):
         cfg = self._resolved_config()
         if isinstance(X, ParquetCommunity):
             return self._fit_stream(X, X_val, label_graph, resume, cfg)
-        Xa, Ya, cov_names, species = _split_input(X, Y)
-        if Ya is None:
-            raise InputDataError("fit needs occurrences: pass a CommunityData with Y or give Y")
+        Xa, Ya, cov_names, species = split_xy(X, Y, f"{type(self).__name__}.fit")
         n, p = Xa.shape
         L = Ya.shape[1]
         cov_names = cov_names or tuple(f"x_{j}" for j in range(p))
@@ -194,9 +171,7 @@ class HotVAE(BaseEstimator):
         if n < 4:
             raise InputDataError(f"fit needs at least 4 sites, got {n}")
         if X_val is not None:
-            Xv, Yv, cov_v, sp_v = _split_input(X_val, Y_val, "X_val")
-            if Yv is None:
-                raise InputDataError("validation data needs occurrences (Y_val)")
+            Xv, Yv, _, _ = split_xy(X_val, Y_val, f"{type(self).__name__}.fit (validation)")
             if isinstance(X_val, CommunityData):
                 Xv = X_val.align_covariates(cov_names).X
                 Yv = X_val.select_species(species).Y
@@ -311,15 +286,9 @@ class HotVAE(BaseEstimator):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
     def _prepare_X(self, X) -> np.ndarray:
+        """Standardised covariates ``(n_sites, n_features_in_)``, float32 (see :func:`~jsdm_hot.inputs.prediction_features`)."""
         self._check_is_fitted()
-        if isinstance(X, CommunityData):
-            Xa = X.align_covariates(self.feature_names_in_).X
-        else:
-            Xa, _, names, _ = _split_input(X, None)
-            if names is not None and set(names) >= set(self.feature_names_in_):
-                Xa = np.asarray(X[list(self.feature_names_in_)], dtype=np.float64)
-            elif Xa.shape[1] != self.n_features_in_:
-                raise InputDataError(f"X has {Xa.shape[1]} features but the model was trained on {self.n_features_in_}: {list(self.feature_names_in_)}")
+        Xa = prediction_features(X, self.feature_names_in_, type(self).__name__)
         return ((Xa - self.x_mean_) / self.x_scale_).astype(np.float32)
 
     def predict_proba(self, X) -> np.ndarray:

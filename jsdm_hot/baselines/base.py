@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from jsdm_hot.data.community import CommunityData, check_covariates, check_occurrences
+from jsdm_hot.data.community import CommunityData
+from jsdm_hot.inputs import prediction_features, split_xy
 from jsdm_hot.errors import InputDataError, ModelFileError, NotFittedError
 
 __all__ = ["BaselineEstimator", "TorchBaselineMixin", "resolve_device"]
@@ -119,38 +120,6 @@ class BaselineEstimator(BaseEstimator):
         if mode not in ("per_label", "global"):
             raise InputDataError(f"{type(self).__name__}: threshold_mode must be 'per_label' or 'global', got {mode!r}")
 
-    @staticmethod
-    def _split_xy(X: Any, Y: Any, what: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None, tuple[str, ...] | None]:
-        """Arrays, covariate names and species names from ``X``/``Y``.
-
-        ``X`` may be a CommunityData (occurrences inside it), a DataFrame (its
-        column names are the covariate names) or an array; ``Y`` an array or a
-        DataFrame (column names are species). Names are ``None`` when unknown.
-        """
-        if isinstance(X, CommunityData):
-            if Y is not None:
-                raise InputDataError(
-                    f"{what}: occurrences are taken from the CommunityData; do not pass them separately as well"
-                )
-            if X.Y is None:
-                raise InputDataError(f"{what}: the CommunityData{' from ' + X.source if X.source else ''} has no occurrences")
-            return X.X, X.Y, tuple(X.covariates), tuple(X.species)
-        if Y is None:
-            raise InputDataError(f"{what}: occurrences Y are required when X is an array")
-        cov = tuple(str(c) for c in X.columns) if hasattr(X, "columns") else None
-        Xa = np.asarray(X)
-        if Xa.ndim != 2:
-            raise InputDataError(f"{what}: X must be 2-D (n_sites, n_features), got shape {Xa.shape}")
-        Xa = check_covariates(Xa, cov or [f"x_{j}" for j in range(Xa.shape[1])], what)
-        species = tuple(str(c) for c in Y.columns) if hasattr(Y, "columns") else None
-        Ya = np.asarray(Y)
-        if Ya.ndim != 2:
-            raise InputDataError(f"{what}: Y must be 2-D (n_sites, n_species), got shape {Ya.shape}")
-        Ya = check_occurrences(Ya, species or [f"sp_{j}" for j in range(Ya.shape[1])], what)
-        if Ya.shape[0] != Xa.shape[0]:
-            raise InputDataError(f"{what}: Y has {Ya.shape[0]} rows but X has {Xa.shape[0]}")
-        return Xa, Ya, cov, species
-
     def _standardise(self, X: np.ndarray) -> np.ndarray:
         return (X - self.x_mean_) / self.x_scale_
 
@@ -161,33 +130,9 @@ class BaselineEstimator(BaseEstimator):
             )
 
     def _features_for_predict(self, X: Any) -> np.ndarray:
-        """Validated, standardised covariates ``(n_sites, n_features_in_)`` for prediction.
-
-        A CommunityData or DataFrame is matched to the training covariates by
-        name (any order, extra columns ignored); a plain array by position.
-        """
+        """Validated, standardised covariates ``(n_sites, n_features_in_)`` for prediction."""
         self._check_fitted()
-        name = type(self).__name__
-        names = list(self.feature_names_in_)
-        if isinstance(X, CommunityData):
-            Xa = X.align_covariates(names).X
-        elif hasattr(X, "columns") and set(map(str, X.columns)) >= set(names):
-            Xa = np.asarray(X[names])
-        else:
-            Xa = np.asarray(X)
-            if Xa.ndim == 1:
-                raise InputDataError(
-                    f"X must be 2-D (n_sites, n_features); got a 1-D array of length {Xa.shape[0]} "
-                    "(use X.reshape(1, -1) for a single site)"
-                )
-            if Xa.ndim != 2:
-                raise InputDataError(f"X must be 2-D (n_sites, n_features), got shape {Xa.shape}")
-            if Xa.shape[1] != self.n_features_in_:
-                raise InputDataError(
-                    f"X has {Xa.shape[1]} features, but {name} was fitted with {self.n_features_in_} "
-                    f"features ({', '.join(names)})"
-                )
-        return self._standardise(check_covariates(Xa, names))
+        return self._standardise(prediction_features(X, self.feature_names_in_, type(self).__name__))
 
     # ------------------------------------------------------------ contract
     def fit(self, X, Y=None, *, X_val=None, Y_val=None, label_graph=None):
@@ -217,14 +162,14 @@ class BaselineEstimator(BaseEstimator):
         for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, attr)  # a second fit forgets the first
         cls = type(self).__name__
-        Xa, Ya, cov, species = self._split_xy(X, Y, f"{cls}.fit")
+        Xa, Ya, cov, species = split_xy(X, Y, f"{cls}.fit")
         n, p = Xa.shape
         L = Ya.shape[1]
         cov = cov or tuple(f"x_{j}" for j in range(p))
         species = species or tuple(f"sp_{j}" for j in range(L))
         Xv = Yv = None
         if X_val is not None:
-            Xv, Yv, cov_v, sp_v = self._split_xy(X_val, Y_val, f"{cls}.fit (validation)")
+            Xv, Yv, cov_v, sp_v = split_xy(X_val, Y_val, f"{cls}.fit (validation)")
             if isinstance(X_val, CommunityData):
                 Xv = X_val.align_covariates(cov).X
                 Yv = X_val.select_species(species).Y

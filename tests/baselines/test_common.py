@@ -120,8 +120,8 @@ def test_wrong_number_of_features_names_expected_and_got(fitted, split):
     _, est = fitted
     _, _, test = split
     X = np.hstack([test.X, test.X[:, :1]])
-    with pytest.raises(InputDataError, match=rf"X has {test.n_features + 1} features, but {type(est).__name__} "
-                                             rf"was fitted with {test.n_features} features"):
+    with pytest.raises(InputDataError, match=rf"X has {test.n_features + 1} features but the model was trained on {test.n_features} "
+                                             rf"\({type(est).__name__}: "):
         est.predict_proba(X)
     with pytest.raises(InputDataError, match="1-D"):
         est.predict(test.X[0])
