@@ -15,6 +15,13 @@ then reads :func:`context` and
   stopping, so every rank takes the same decisions,
 * writes checkpoints, progress bars and logs on rank 0 only.
 
+Why not ``torch.utils.data.DistributedSampler``: it deals each rank its own
+mini-batches of ``batch_size`` (the global batch grows with the number of
+processes, and the last batch is padded with repeated sites), so a run on N
+processes optimises a different objective from a single-process run. Slicing the
+single-process global batch keeps runs comparable and testable for equality.
+The parquet stream (:mod:`jsdm_hot.data.streaming`) shards by row groups instead.
+
 See ``docs/scaling.md`` for launch recipes.
 """
 
