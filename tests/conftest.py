@@ -8,6 +8,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """One torch thread in the test process and in the subprocesses it starts.
+
+    The suite's models are tiny: with two OpenMP threads on a 2-core CI machine
+    (shared with subprocess tests) small ops run many times slower, and results
+    would depend on the core count. Benchmarks, not tests, measure speed.
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
