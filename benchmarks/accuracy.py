@@ -152,31 +152,16 @@ def load_split(dataset: str, seed: int):
 
 
 def fit_score(model_name: str, params: dict, train, val, test, seed: int, test_tuned: bool) -> dict[str, Any]:
-    """:func:`run_one`'s record plus ``val_maF1`` and (optionally) the test-tuned ``tt_maF1``/``tt_ebF1``.
-
-    Fits like ``run_one`` (training sites, validation sites for early stopping and
-    thresholds) but keeps the fitted model to score the validation sites too.
-    """
-    from jsdm_hot.evaluation.benchmark import METRICS, make_model
+    """:func:`run_one`'s record plus ``val_maF1`` and (optionally) the test-tuned ``tt_maF1``/``tt_ebF1``."""
+    from jsdm_hot.evaluation.benchmark import run_one
     from jsdm_hot.metrics.mlc import macro_f1, mlc_report
     from jsdm_hot.thresholds import select_thresholds
 
-    model = make_model(model_name, params, seed)
-    t0 = time.perf_counter()
-    model.fit(train, X_val=val)
-    fit_seconds = time.perf_counter() - t0
+    rec, model, prob = run_one(model_name, params, train, val, test, seed, return_fitted=True)
     species = list(model.species_)
-    val_maf1 = macro_f1(val.select_species(species).Y, model.predict(val))
-    prob = model.predict_proba(test)
-    y_test = test.select_species(species).Y
-    metrics = mlc_report(y_test, prob, model.thresholds_)
-    best = getattr(model, "best_epoch_", None)
-    rec: dict[str, Any] = {"model": model_name, "seed": int(seed), "val_maF1": float(val_maf1)}
-    rec.update({m: float(metrics[m]) for m in METRICS})
-    rec.update({"n_species_auc": int(metrics["n_species_auc"]), "fit_seconds": float(fit_seconds),
-                "best_epoch": None if best is None else int(best),
-                "n_train": int(train.n_sites), "n_val": int(val.n_sites), "n_test": int(test.n_sites)})
+    rec["val_maF1"] = float(macro_f1(val.select_species(species).Y, model.predict(val)))
     if test_tuned:
+        y_test = test.select_species(species).Y
         tt = mlc_report(y_test, prob, select_thresholds(y_test, prob, mode="per_label"))
         rec["tt_maF1"], rec["tt_ebF1"] = float(tt["maF1"]), float(tt["ebF1"])
     return rec

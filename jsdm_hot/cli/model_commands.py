@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
 from jsdm_hot.cli import app

@@ -164,7 +164,9 @@ def run_one(
     val: CommunityData,
     test: CommunityData,
     seed: int,
-) -> dict[str, Any]:
+    *,
+    return_fitted: bool = False,
+) -> dict[str, Any] | tuple[dict[str, Any], Any, np.ndarray]:
     """Fit one model with one seed and score it on the test sites.
 
     Parameters
@@ -180,10 +182,13 @@ def run_one(
         early stopping and the decision thresholds.
     seed : int
         ``random_state`` of the model (the caller seeds the split).
+    return_fitted : bool, default=False
+        Also return the fitted model and its test probabilities
+        ``(n_test, n_species)``, for callers that score more than this record.
 
     Returns
     -------
-    dict
+    dict (or ``(dict, model, prob_test)`` with ``return_fitted``)
         ``model`` (str), ``seed`` (int), the five metrics of :data:`METRICS`
         (float; ``median_auc`` is NaN when no test species has both classes),
         ``n_species_auc`` (int), ``fit_seconds`` (float, fit wall time),
@@ -213,6 +218,8 @@ def run_one(
     })
     logger.info("%s seed %d: %s (%.1f s)", model_name, seed,
                 ", ".join(f"{m} {record[m]:.4f}" for m in METRICS), fit_seconds)
+    if return_fitted:
+        return record, model, prob
     return record
 
 
