@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from jsdm_hot.baselines import BASELINES, LaMP, MLkNN
 from jsdm_hot.data.community import CommunityData
@@ -28,15 +27,6 @@ FAST = {
     "lamp": {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_epochs": 40, "patience": 40, "lr": 3e-3},
     "c2ae": {"max_epochs": 60, "patience": 60, "lr": 3e-3},
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest (and steadiest on shared CI cores) on one thread; restored afterwards."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,6 @@ from jsdm_hot.errors import InputDataError
 from jsdm_hot.graph import LabelGraph
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _module(mask=None, bias=None, n_layers=2):
     with torch.random.fork_rng():
         torch.manual_seed(0)

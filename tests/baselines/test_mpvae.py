@@ -14,14 +14,6 @@ from jsdm_hot.data.simulate import simulate_community
 from jsdm_hot.errors import InputDataError
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def naive_ranking(prob, y):
     S, B, L = prob.shape
     tot = 0.0

@@ -8,7 +8,6 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from jsdm_hot.cli import app
@@ -31,14 +30,6 @@ TINY_HOTVAE = ["--param", "hotvae.d_model=16", "--param", "hotvae.n_heads=2", "-
                "--param", "hotvae.encoder_hidden=32", "--param", "hotvae.batch_size=64"]
 HEADER = ["model", "seeds", "ebF1", "miF1", "maF1", "Hamming acc.", "median AUC", "fit (s)"]
 CELL = re.compile(r"^(\d+\.\d{3}) ± (\d+\.\d{3})$")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def _ok(args):
