@@ -9,7 +9,7 @@ Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/roccupy_fixed_configs.py
 """
-import json, sys, time
+import json
 import torch
 torch.set_num_threads(1)
 from jsdm_hot.data.fixtures import load_roccupy
