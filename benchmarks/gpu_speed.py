@@ -71,16 +71,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import make_problem  # noqa: E402  (sibling benchmark script)
 
 from jsdm_hot.config import HotVAEConfig  # noqa: E402
-from jsdm_hot.distributed import context  # noqa: E402
 from jsdm_hot.model.flops import forward_flops_per_site, training_flops_per_site  # noqa: E402
 from jsdm_hot.model.hotvae import HotVAEModule  # noqa: E402
 from jsdm_hot.model.reference import NaiveDecoder  # noqa: E402
 from jsdm_hot.posterior import DEFAULT_CHUNK, iter_draws  # noqa: E402
-from jsdm_hot.train import ArrayBatches, resolve_device  # noqa: E402
+from jsdm_hot.train import ArrayBatches, resolve_device, train_epoch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S_PER_EPOCH = 3.0
-TERMS = ("loss", "bce", "intermediate_bce", "ranking", "kl")
 
 #: name -> (precision, compiled, naive decoder)
 VARIANTS = {
@@ -160,21 +158,10 @@ def _error(exc: BaseException) -> str:
 
 
 def run_epoch(module, optimizer, batches: ArrayBatches, cfg: HotVAEConfig, *, device, precision: str, epoch: int) -> int:
-    """One training epoch as in :func:`jsdm_hot.train.train_module`; returns the rows seen."""
-    ctx = context()
-    rows = 0
-    for b in batches.batches(epoch, 0, cfg.batch_size, ctx, device):
-        with _autocast(device, precision):
-            out = module(b.x, b.y)
-        terms = module.loss(out, b.y)
-        optimizer.zero_grad(set_to_none=True)
-        terms.loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
-        optimizer.step()
-        _ = [float(getattr(terms, k).detach()) for k in TERMS]  # the loop's per-step read-back
-        rows += b.x.shape[0]
-    return rows
+    """One training epoch of :func:`jsdm_hot.train.train_epoch` (the loop's own step); returns the rows seen."""
+    train_epoch(module, module, optimizer, batches, epoch, cfg, device=device, bf16=precision == "bf16")
+    return sum(min(cfg.batch_size, batches.n_sites - s) for s in range(0, batches.n_sites, cfg.batch_size)
+               if min(cfg.batch_size, batches.n_sites - s) >= 2)
 
 
 def time_training(name: str, x: np.ndarray, y: np.ndarray, cfg: HotVAEConfig, args, device: torch.device) -> Row:

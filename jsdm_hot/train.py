@@ -38,7 +38,8 @@ from jsdm_hot.io import atomic_write_bytes, atomic_write_text
 from jsdm_hot.metrics.mlc import micro_f1
 from jsdm_hot.thresholds import f1_per_label, select_thresholds
 
-__all__ = ["ArrayBatches", "Batch", "EarlyStopping", "TrainResult", "train_module", "predict_proba_module", "resolve_device"]
+__all__ = ["ArrayBatches", "Batch", "EarlyStopping", "TrainResult", "train_epoch", "train_module", "predict_proba_module",
+           "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -203,10 +204,51 @@ class ArrayBatches:
             yield Batch(xt[sel], yt[sel], (lo, hi, int(idx.size)), counts)
 
 
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return torch.autocast(device_type="cpu", enabled=False)
+def _autocast(device: torch.device, bf16: bool | None = None):
+    """bf16 autocast on CUDA (``bf16=None``: the default), none on CPU; ``bf16`` forces either way."""
+    on = device.type == "cuda" if bf16 is None else bool(bf16)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=on)
+
+
+#: Loss terms summed per epoch by :func:`train_epoch` (in this order).
+TERM_NAMES = ("loss", "bce", "intermediate_bce", "ranking", "kl")
+
+
+def train_epoch(net: torch.nn.Module, module: torch.nn.Module, optimizer: torch.optim.Optimizer, source, epoch: int,
+                config: HotVAEConfig, *, device: torch.device, seed: int = 0, bf16: bool | None = None,
+                ctx=None) -> torch.Tensor:
+    """One pass over ``source``'s batches for ``epoch``: forward, Eq 17 loss, backward, clip, Adam step.
+
+    Parameters
+    ----------
+    net : the module, or its DistributedDataParallel wrapper (what the forward runs through)
+    module : the unwrapped module (its ``loss``)
+    source : batch source (``batches(epoch, seed, batch_size, ctx, device)``)
+    bf16 : bool, optional
+        Autocast to bfloat16; default: on CUDA only.
+
+    Returns
+    -------
+    Tensor of shape (len(TERM_NAMES) + 1,), float64
+        This rank's sums of the loss terms over its batches, then the number of batches.
+    """
+    from jsdm_hot.distributed import context
+
+    ctx = ctx or context()
+    module.train()
+    sums = torch.zeros(len(TERM_NAMES) + 1, dtype=torch.float64)
+    for b in source.batches(epoch, seed, config.batch_size, ctx, device):
+        with _autocast(device, bf16):
+            out = net(b.x, b.y, shard=b.shard) if b.shard is not None else net(b.x, b.y)
+        terms = module.loss(out, b.y, global_counts=b.global_counts) if b.global_counts is not None else module.loss(out, b.y)
+        optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+        optimizer.step()
+        sums[:-1] += torch.tensor([float(getattr(terms, k).detach()) for k in TERM_NAMES], dtype=torch.float64)
+        sums[-1] += 1
+    return sums
 
 
 @torch.inference_mode()
@@ -398,29 +440,16 @@ def train_module(
     def val_prob() -> np.ndarray:
         return gather_rows(predict_proba_module(module, x_val[v0:v1], device), ctx)
 
-    term_names = ("loss", "bce", "intermediate_bce", "ranking", "kl")
     result = TrainResult(history=history)
     bar = tqdm(range(start_epoch, config.max_epochs), desc="training", unit="epoch", disable=not (progress and ctx.is_main),
                initial=start_epoch, total=config.max_epochs)
     for epoch in bar:
-        module.train()
-        sums = torch.zeros(len(term_names) + 1, dtype=torch.float64)
-        for b in source.batches(epoch, seed, config.batch_size, ctx, device):
-            with _autocast(device):
-                out = net(b.x, b.y, shard=b.shard) if b.shard is not None else net(b.x, b.y)
-            terms = module.loss(out, b.y, global_counts=b.global_counts) if b.global_counts is not None else module.loss(out, b.y)
-            optimizer.zero_grad(set_to_none=True)
-            terms.loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
-            optimizer.step()
-            sums[:-1] += torch.tensor([float(getattr(terms, k).detach()) for k in term_names], dtype=torch.float64)
-            sums[-1] += 1
+        sums = train_epoch(net, module, optimizer, source, epoch, config, device=device, seed=seed, ctx=ctx)
         if ctx.enabled:  # rescaled terms of the ranks sum to world_size × the global batch's terms
             torch.distributed.all_reduce(sums)
             sums /= ctx.world_size
         n_batches = max(float(sums[-1]), 1.0)
-        record = {"epoch": epoch, **{k: float(v) / n_batches for k, v in zip(term_names, sums[:-1])}}
+        record = {"epoch": epoch, **{k: float(v) / n_batches for k, v in zip(TERM_NAMES, sums[:-1])}}
         maf1, mif1, _ = _val_scores(yv, val_prob(), config.threshold_mode)
         record.update(val_maf1=maf1, val_micro_f1=mif1)
         history.append(record)
