@@ -179,12 +179,7 @@ class HotVAE(BaseEstimator):
                 raise InputDataError(f"validation data has {Xv.shape[1]} features / {Yv.shape[1]} species; training has {p} / {L}")
             Xt, Yt = Xa, Ya
         else:
-            if not 0.0 < self.val_fraction < 1.0:
-                raise InputDataError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-            rng = np.random.default_rng(self.random_state)
-            perm = rng.permutation(n)
-            n_val = max(1, int(round(self.val_fraction * n)))
-            vi, ti = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            vi, ti = self._holdout(n)
             Xt, Yt, Xv, Yv = Xa[ti], Ya[ti], Xa[vi], Ya[vi]
 
         if label_graph is None:
@@ -196,9 +191,21 @@ class HotVAE(BaseEstimator):
                                   cov_names=cov_names, species=species, x_mean=x_mean, x_scale=x_scale,
                                   prevalence=Yt.mean(0), label_graph=label_graph, resume=resume, cfg=cfg)
 
+    def _holdout(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Seeded random split of ``n`` items (sites or row groups) into (validation, training) indices.
+
+        ``round(val_fraction × n)`` items validate, at least one and leaving at least one to train;
+        both index arrays are sorted.
+        """
+        if not 0.0 < self.val_fraction < 1.0:
+            raise InputDataError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        perm = np.random.default_rng(self.random_state).permutation(n)
+        n_val = min(n - 1, max(1, int(round(self.val_fraction * n))))
+        return np.sort(perm[:n_val]), np.sort(perm[n_val:])
+
     def _fit_stream(self, data, X_val, label_graph: LabelGraph | None, resume: bool, cfg: HotVAEConfig) -> "HotVAE":
         """``fit`` on a ParquetCommunity: statistics from one streaming pass, then training from disk."""
-        from jsdm_hot.data.streaming import ParquetBatches
+        from jsdm_hot.data.streaming import ParquetBatches, ParquetCommunity
 
         species, cov_names = data.species, data.covariates
         units = np.arange(data.n_units)
@@ -206,14 +213,10 @@ class HotVAE(BaseEstimator):
             if data.n_units < 2:
                 raise InputDataError(f"{data.path} has a single row group: give validation data (X_val) or write "
                                      "the parquet file with several row groups")
-            if not 0.0 < self.val_fraction < 1.0:
-                raise InputDataError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-            perm = np.random.default_rng(self.random_state).permutation(data.n_units)
-            n_val = min(data.n_units - 1, max(1, int(round(self.val_fraction * data.n_units))))
-            val_units, units = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            val_units, units = self._holdout(data.n_units)
             val = data.read(val_units)
         else:
-            val = X_val.read() if hasattr(X_val, "read_unit") else X_val
+            val = X_val.read() if isinstance(X_val, ParquetCommunity) else X_val
             if not isinstance(val, CommunityData) or not val.has_occurrences:
                 raise InputDataError("X_val for a parquet training set must be a CommunityData or ParquetCommunity with occurrences")
         Xv = val.align_covariates(cov_names).X

@@ -92,20 +92,26 @@ def test_ranks_get_disjoint_rows_and_equal_step_counts(parquet_dir):
     assert np.unique(allrows, axis=0).shape[0] == allrows.shape[0]
 
 
-def test_fit_from_parquet_learns_like_in_memory(sim, parquet_dir):
+def test_fit_from_parquet_learns_the_simulated_community(sim, parquet_dir):
     from sklearn.metrics import roc_auc_score
 
     from jsdm_hot import HotVAE, HotVAEConfig
 
     cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=1, max_epochs=15,
                        patience=15, batch_size=64, lr=3e-3)
-    model = HotVAE(cfg, device="cpu", random_state=0, graph="prior").fit(ParquetCommunity(parquet_dir))
+    data = ParquetCommunity(parquet_dir)
+    model = HotVAE(cfg, device="cpu", random_state=0, graph="prior").fit(data)
     assert len(model.history_) == 15 and model.label_graph_.kind == "prior"
     prob = model.predict_proba(sim.data)
     aucs = [roc_auc_score(sim.data.Y[:, j], prob[:, j]) for j in range(sim.data.n_species)
             if 0 < sim.data.Y[:, j].sum() < sim.data.n_sites]
     assert np.median(aucs) > 0.7
-    # stored standardisation = training-unit statistics, not the whole file's
+    # stored standardisation = statistics of the training row groups only, not the whole file's
+    _, train_units = model._holdout(data.n_units)
+    assert train_units.size == 9
+    stats = data.scan(train_units)
+    np.testing.assert_allclose(model.x_mean_, stats.x_mean)
+    np.testing.assert_allclose(model.x_scale_, stats.x_scale)
     assert not np.allclose(model.x_mean_, sim.data.X.mean(0))
 
 
