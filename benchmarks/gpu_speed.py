@@ -160,8 +160,7 @@ def _error(exc: BaseException) -> str:
 def run_epoch(module, optimizer, batches: ArrayBatches, cfg: HotVAEConfig, *, device, precision: str, epoch: int) -> int:
     """One training epoch of :func:`jsdm_hot.train.train_epoch` (the loop's own step); returns the rows seen."""
     train_epoch(module, module, optimizer, batches, epoch, cfg, device=device, bf16=precision == "bf16")
-    return sum(min(cfg.batch_size, batches.n_sites - s) for s in range(0, batches.n_sites, cfg.batch_size)
-               if min(cfg.batch_size, batches.n_sites - s) >= 2)
+    return batches.rows_per_epoch(cfg.batch_size)
 
 
 def time_training(name: str, x: np.ndarray, y: np.ndarray, cfg: HotVAEConfig, args, device: torch.device) -> Row:

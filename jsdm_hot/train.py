@@ -179,6 +179,16 @@ class ArrayBatches:
     def n_sites(self) -> int:
         return self.x.shape[0]
 
+    def _spans(self, batch_size: int, world_size: int) -> list[tuple[int, int]]:
+        """``(start, stop)`` positions in the epoch's permutation of the global batches trained on."""
+        n = self.n_sites
+        bs, floor = min(batch_size, n), max(2, world_size)
+        return [(a, min(a + bs, n)) for a in range(0, n, bs) if min(a + bs, n) - a >= floor or n < floor]
+
+    def rows_per_epoch(self, batch_size: int, world_size: int = 1) -> int:
+        """Sites an epoch trains on, all ranks together (``n_sites`` minus skipped short batches)."""
+        return sum(b - a for a, b in self._spans(batch_size, world_size))
+
     def batches(self, epoch: int, seed: int, batch_size: int, ctx, device: torch.device):
         """Yield this rank's :class:`Batch` of every global batch of ``epoch``."""
         from jsdm_hot.distributed import shard_bounds
@@ -187,13 +197,9 @@ class ArrayBatches:
         if self._on is None or self._on[0] != device:
             self._on = (device, torch.as_tensor(self.x, device=device), torch.as_tensor(self.y, device=device))
         _, xt, yt = self._on
-        n = self.n_sites
-        bs = min(batch_size, n)
-        perm = np.random.default_rng([seed, epoch]).permutation(n)
-        for start in range(0, n, bs):
-            idx = perm[start:start + bs]
-            if idx.size < max(2, ctx.world_size) and n >= max(2, ctx.world_size):
-                continue
+        perm = np.random.default_rng([seed, epoch]).permutation(self.n_sites)
+        for start, stop in self._spans(batch_size, ctx.world_size):
+            idx = perm[start:stop]
             if not ctx.enabled:
                 sel = torch.as_tensor(idx, device=device)
                 yield Batch(xt[sel], yt[sel])

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from jsdm_hot import HotVAE
 from jsdm_hot.train import EarlyStopping, resolve_device
@@ -47,3 +48,16 @@ def test_resolve_device():
 
     with pytest.raises(InputDataError):
         resolve_device("tpu")
+
+
+def test_array_batches_skip_short_last_batch_and_count_rows():
+    """A last global batch smaller than max(2, world_size) is skipped; rows_per_epoch says how many rows train."""
+    from jsdm_hot.distributed import DistContext
+    from jsdm_hot.train import ArrayBatches
+
+    for n, bs, world, expected in ((101, 50, 1, 100), (102, 50, 1, 102), (52, 50, 3, 50), (53, 50, 3, 53)):
+        src = ArrayBatches(np.arange(n, dtype=float)[:, None], np.zeros((n, 1)))
+        ctxs = [DistContext(rank=r, world_size=world) for r in range(world)] if world > 1 else [DistContext()]
+        rows = np.concatenate([b.x.numpy().ravel() for c in ctxs for b in src.batches(0, 0, bs, c, torch.device("cpu"))])
+        assert src.rows_per_epoch(bs, world) == rows.size == expected
+        assert np.unique(rows).size == rows.size  # no site twice in an epoch
