@@ -1,28 +1,34 @@
 """jsdm-hot: joint species distribution modelling with HOT-VAE.
 
-Public API (heavy optional parts are imported on first use)::
+Public API (heavy parts are imported on first use)::
 
-    from jsdm_hot import CommunityData, HotVAE, HotVAEConfig, LabelGraph
-    from jsdm_hot import read_wide_csv, simulate_community, evaluate, load_ebird
+    from jsdm_hot import CommunityData, HotVAE, LabelGraph, ColumnSpec
+    from jsdm_hot import read_wide_csv, simulate_community, evaluate, load_ebird, load_model
 """
 
 from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from jsdm_hot.config import PAPER_GRID, HotVAEConfig
+from jsdm_hot.data.columns import ColumnSpec
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError, JsdmHotError, ModelFileError, NotFittedError, TreeError
 from jsdm_hot.graph import LabelGraph
 
-# name -> module, imported lazily so optional dependencies load only when used
+# name -> module, imported lazily so torch and optional dependencies load only when used
 _LAZY = {
-    "HotVAE": "jsdm_hot.estimator",
+    "HotVAE": "jsdm_hot.estimators.hotvae",
+    "ModelConfig": "jsdm_hot.model.config",
+    "PAPER_GRID": "jsdm_hot.model.config",
+    "TrainConfig": "jsdm_hot.training.config",
+    "load_model": "jsdm_hot.registry",
+    "make_model": "jsdm_hot.registry",
     "zero_fill": "jsdm_hot.data.ebird",
     "EbirdFilters": "jsdm_hot.data.ebird",
     "read_wide_csv": "jsdm_hot.data.tables",
+    "read_community": "jsdm_hot.data.tables",
     "write_wide_csv": "jsdm_hot.data.tables",
     "simulate_community": "jsdm_hot.data.simulate",
     "load_ebird": "jsdm_hot.data.ebird",
@@ -32,7 +38,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "CommunityData", "HotVAEConfig", "LabelGraph", "PAPER_GRID",
+    "ColumnSpec", "CommunityData", "LabelGraph",
     "JsdmHotError", "InputDataError", "ModelFileError", "NotFittedError", "TreeError",
     *_LAZY,
 ]

@@ -14,17 +14,18 @@ never opened). Nothing is unpickled, ever.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from jsdm_hot.errors import ModelFileError
+from jsdm_hot.errors import InputDataError, ModelFileError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -32,6 +33,7 @@ __all__ = [
     "CONFIG_FILE",
     "save_model_dir",
     "load_model_dir",
+    "atomic_target",
     "atomic_write_text",
     "atomic_write_bytes",
 ]
@@ -54,21 +56,50 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def atomic_target(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block succeeds it replaces ``path`` atomically.
+
+    The one atomic-write mechanism of jsdm-hot (tables, maps, model files,
+    checkpoints). On an exception the temporary file is removed and ``path`` is
+    untouched. The file gets the usual permissions (``0666`` minus the umask),
+    not ``mkstemp``'s 0600, so colleagues on a shared server can read it.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file; its folder is created if needed.
+    overwrite : bool, default=True
+        If False and ``path`` exists, raise :class:`~jsdm_hot.errors.InputDataError` before writing.
+
+    Yields
+    ------
+    Path
+        The temporary file to write.
+    """
+    final = Path(path)
+    if not overwrite and final.exists():
+        raise InputDataError(f"{final} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.replace(tmp_path, final)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder (fsynced) and ``os.replace``."""
+    with atomic_target(path) as tmp:
+        with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -139,8 +170,9 @@ def save_model_dir(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        (tmp_dir / WEIGHTS_FILE).write_bytes(blob)
-        (tmp_dir / CONFIG_FILE).write_text(text, encoding="utf-8")
+        os.chmod(tmp_dir, 0o777 & ~_umask())  # mkdtemp makes 0700; colleagues may need to read the model
+        atomic_write_bytes(tmp_dir / WEIGHTS_FILE, blob)
+        atomic_write_text(tmp_dir / CONFIG_FILE, text)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -7,21 +7,24 @@
 * :class:`C2AE` — canonical-correlated autoencoder: aligned feature / label latent
   codes and a label decoder with a pairwise ranking loss (Yeh et al. 2017).
 
-All share input handling, standardisation, validation thresholds and
-safetensors + JSON persistence through :class:`~jsdm_hot.baselines.base.BaselineEstimator`.
+All share input handling, the validation hold-out, standardisation, thresholds,
+draws and safetensors + JSON persistence through
+:class:`~jsdm_hot.estimators.base.JsdmEstimator`; the PyTorch ones train in the
+loop HOT-VAE uses (:mod:`jsdm_hot.baselines.torch_base`).
 """
 
-from jsdm_hot.baselines.base import BaselineEstimator
 from jsdm_hot.baselines.c2ae import C2AE
 from jsdm_hot.baselines.lamp import LaMP
 from jsdm_hot.baselines.logistic import BinaryRelevanceLogistic
 from jsdm_hot.baselines.mlknn import MLkNN
 from jsdm_hot.baselines.mpvae import MPVAE
 
-__all__ = ["BaselineEstimator", "BinaryRelevanceLogistic", "C2AE", "LaMP", "MLkNN", "MPVAE", "BASELINES"]
+from jsdm_hot.estimators.base import JsdmEstimator
+
+__all__ = ["BinaryRelevanceLogistic", "C2AE", "LaMP", "MLkNN", "MPVAE", "BASELINES"]
 
 #: name → class, for the CLI and benchmarks
-BASELINES: dict[str, type[BaselineEstimator]] = {
+BASELINES: dict[str, type[JsdmEstimator]] = {
     "logistic": BinaryRelevanceLogistic,
     "mlknn": MLkNN,
     "mpvae": MPVAE,

@@ -73,7 +73,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from jsdm_hot.baselines.base import BaselineEstimator, TorchBaselineMixin
+from jsdm_hot.baselines.torch_base import TorchBaseline, check_positive_ints
+from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
 
 __all__ = ["C2AE", "C2AEModule", "pairwise_exp_loss", "orthogonality_penalty"]
@@ -139,18 +140,35 @@ class C2AEModule(nn.Module):
         Hidden width of the three MLPs.
     dropout : float
         Dropout after each hidden layer.
+    alpha, orth_weight, bce_weight : float
+        Weights of the ranking loss Γ, the orthogonality penalty Ω and the BCE in :meth:`loss`.
     """
 
-    def __init__(self, n_features: int, n_species: int, latent_dim: int, hidden: int, dropout: float) -> None:
+    def __init__(self, n_features: int, n_species: int, latent_dim: int, hidden: int, dropout: float,
+                 alpha: float = 1.0, orth_weight: float = 0.5, bce_weight: float = 1.0) -> None:
         super().__init__()
         p, L, K, h = int(n_features), int(n_species), int(latent_dim), int(hidden)
+        self.n_species = L
+        self.weights = {"align": 1.0, "orth": float(orth_weight), "rank": float(alpha), "bce": float(bce_weight)}
         self.f_x = _mlp([p, h, h, K], dropout)
         self.f_e = _mlp([L, h, K], dropout)
         self.f_d = _mlp([K, h, L], dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
         """Prediction scores ``F_d(F_x(x))`` (B, L) from standardised covariates (B, p)."""
         return self.f_d(self.f_x(x))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training forward pass: the unweighted terms of :meth:`loss_terms`."""
+        return self.loss_terms(x, y)
+
+    def loss(self, terms: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``Φ + orth_weight Ω + α Γ + bce_weight BCE``, with the terms."""
+        return {"loss": sum(self.weights[k] * terms[k] for k in self.weights), **terms}
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """``sigmoid(F_d(F_x(x)))``, shape (B, L)."""
+        return torch.sigmoid(self.scores(x))
 
     def loss_terms(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """The C2AE objective's terms for one batch.
@@ -176,7 +194,7 @@ class C2AEModule(nn.Module):
         }
 
 
-class C2AE(TorchBaselineMixin, BaselineEstimator):
+class C2AE(TorchBaseline, JsdmEstimator):
     """C2AE baseline behind the estimator contract (see the module docstring for the model).
 
     Parameters
@@ -240,21 +258,11 @@ class C2AE(TorchBaselineMixin, BaselineEstimator):
         return max(1, round(0.8 * n_species)) if self.latent_dim is None else int(self.latent_dim)
 
     def _build_module(self, n_features: int, n_species: int, label_graph: Any) -> C2AEModule:
-        return C2AEModule(n_features, n_species, self._latent_size(n_species), int(self.hidden), float(self.dropout))
+        return C2AEModule(n_features, n_species, self._latent_size(n_species), int(self.hidden), float(self.dropout),
+                          float(self.alpha), float(self.orth_weight), float(self.bce_weight))
 
-    def _batch_loss(self, module: C2AEModule, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        t = module.loss_terms(x, y)
-        return (t["align"] + float(self.orth_weight) * t["orth"] + float(self.alpha) * t["rank"]
-                + float(self.bce_weight) * t["bce"])
-
-    @staticmethod
-    def _module_proba(module: C2AEModule, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(module(x))
-
-    def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
-        for name in ("hidden", "batch_size", "max_epochs", "patience"):
-            if int(getattr(self, name)) < 1:
-                raise InputDataError(f"C2AE: {name} must be a positive integer, got {getattr(self, name)!r}")
+    def _validate_params(self) -> None:
+        check_positive_ints("C2AE", self, ("hidden", "batch_size", "max_epochs", "patience"))
         if self.latent_dim is not None and int(self.latent_dim) < 1:
             raise InputDataError(f"C2AE: latent_dim must be a positive integer or None, got {self.latent_dim!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
@@ -264,12 +272,6 @@ class C2AE(TorchBaselineMixin, BaselineEstimator):
                 raise InputDataError(f"C2AE: {name} must be >= 0, got {getattr(self, name)}")
         if float(self.lr) <= 0:
             raise InputDataError(f"C2AE: lr must be > 0, got {self.lr}")
-        if label_graph is not None:
-            log.info("C2AE ignores label_graph (label dependence is learnt through the label encoder)")
+
+    def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
         self._train_module(X, Y, X_val, Y_val, None)
-
-    def _state_config(self) -> dict[str, Any]:
-        return self._torch_state_config()
-
-    def _restore_state(self, tensors, config, device) -> None:
-        self._restore_module(tensors, config, device)

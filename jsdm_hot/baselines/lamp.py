@@ -34,7 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from jsdm_hot.baselines.base import BaselineEstimator, TorchBaselineMixin
+from jsdm_hot.baselines.torch_base import TorchBaseline, check_positive_ints
+from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
 
 __all__ = ["LaMP", "LaMPModule"]
@@ -107,6 +108,7 @@ class LaMPModule(nn.Module):
                  bias: np.ndarray | None = None) -> None:
         super().__init__()
         L, d = int(n_species), int(d_model)
+        self.n_species = L
         self.n_tokens, self.d_model = int(n_tokens), d
         self.encoder = nn.Linear(int(n_features), self.n_tokens * d)
         self.label_emb = nn.Parameter(torch.randn(L, d) / d ** 0.5)
@@ -122,8 +124,8 @@ class LaMPModule(nn.Module):
         neg = torch.full_like(self.attn_bias, float("-inf"))
         return torch.where(self.attn_mask, self.attn_bias, neg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, L) from standardised covariates (B, p)."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, L) from standardised covariates (B, p); ``y`` is not used (the training loop passes it)."""
         B = x.shape[0]
         tokens = self.encoder(x).view(B, self.n_tokens, self.d_model)
         u = self.label_emb.unsqueeze(0).expand(B, -1, -1)
@@ -132,8 +134,16 @@ class LaMPModule(nn.Module):
             u = layer(u, tokens, mask)
         return (u * self.label_emb.unsqueeze(0)).sum(-1)
 
+    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Binary cross-entropy (the code's ``-loss ce``)."""
+        return {"loss": nn.functional.binary_cross_entropy_with_logits(logits.float(), y)}
 
-class LaMP(TorchBaselineMixin, BaselineEstimator):
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Occurrence probabilities (B, L)."""
+        return torch.sigmoid(self.forward(x).float())
+
+
+class LaMP(TorchBaseline, JsdmEstimator):
     """LaMP baseline behind the estimator contract (see the module docstring).
 
     Parameters
@@ -171,6 +181,8 @@ class LaMP(TorchBaselineMixin, BaselineEstimator):
     history_ : list of dict
     """
 
+    _uses_label_graph = True
+
     def __init__(self, graph: str = "complete", d_model: int = 64, n_layers: int = 2, n_heads: int = 4,
                  d_ff: int | None = None, dropout: float = 0.1, n_tokens: int = 1, lr: float = 1e-3,
                  weight_decay: float = 0.0, batch_size: int = 64, max_epochs: int = 100, patience: int = 20,
@@ -201,25 +213,21 @@ class LaMP(TorchBaselineMixin, BaselineEstimator):
         return LaMPModule(n_features, n_species, int(self.d_model), int(self.n_layers), int(self.n_heads), d_ff,
                           float(self.dropout), int(self.n_tokens), mask, bias)
 
-    def _batch_loss(self, module: LaMPModule, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return nn.functional.binary_cross_entropy_with_logits(module(x), y)
-
-    @staticmethod
-    def _module_proba(module: LaMPModule, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(module(x))
-
-    def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
-        from jsdm_hot.graph import LabelGraph
-
-        for name in ("d_model", "n_layers", "n_heads", "n_tokens", "batch_size", "max_epochs", "patience"):
-            if int(getattr(self, name)) < 1:
-                raise InputDataError(f"LaMP: {name} must be a positive integer, got {getattr(self, name)!r}")
+    def _validate_params(self) -> None:
+        check_positive_ints("LaMP", self, ("d_model", "n_layers", "n_heads", "n_tokens", "batch_size", "max_epochs",
+                                           "patience"))
         if int(self.d_model) % int(self.n_heads):
             raise InputDataError(f"LaMP: n_heads={self.n_heads} must divide d_model={self.d_model}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise InputDataError(f"LaMP: dropout must be in [0, 1), got {self.dropout}")
+        if self.graph not in ("complete", "prior"):
+            raise InputDataError(f"LaMP: graph must be 'complete' or 'prior', got {self.graph!r}")
+
+    def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
+        from jsdm_hot.graph import LabelGraph
+
         if label_graph is None:
-            label_graph = LabelGraph.build(self.graph, Y, self.species_)
+            label_graph = LabelGraph.complete(self.species_) if self.graph == "complete" else LabelGraph.prior(Y, self.species_)
         if label_graph.n_species != Y.shape[1]:
             raise InputDataError(f"label_graph has {label_graph.n_species} species, the data {Y.shape[1]}")
         self.label_graph_ = label_graph

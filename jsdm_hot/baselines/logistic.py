@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from jsdm_hot.baselines.base import BaselineEstimator
+from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
 
 __all__ = ["BinaryRelevanceLogistic"]
@@ -28,7 +28,7 @@ __all__ = ["BinaryRelevanceLogistic"]
 log = logging.getLogger(__name__)
 
 
-class BinaryRelevanceLogistic(BaselineEstimator):
+class BinaryRelevanceLogistic(JsdmEstimator):
     """One L2-penalised logistic regression per species (binary relevance).
 
     Parameters
@@ -44,7 +44,7 @@ class BinaryRelevanceLogistic(BaselineEstimator):
         for the thresholds when ``fit`` gets no validation data, as HotVAE does;
         ``None`` trains on all sites and uses thresholds of 0.5.
     threshold_mode : {"per_label", "global"}, default="per_label"
-        How :func:`jsdm_hot.thresholds.select_thresholds` picks thresholds on validation data.
+        How :func:`jsdm_hot.training.select_thresholds` picks thresholds on validation data.
     random_state : int or None, default=0
         Unused by lbfgs (deterministic); kept for the common contract.
     device : str, default="auto"

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from jsdm_hot.baselines.base import BaselineEstimator
+from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
 
 __all__ = ["MLkNN", "neighbour_counts"]
@@ -61,7 +61,7 @@ def neighbour_counts(Y: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
     return C
 
 
-class MLkNN(BaselineEstimator):
+class MLkNN(JsdmEstimator):
     """Multi-label k-nearest neighbours (Zhang & Zhou 2007).
 
     Parameters

@@ -56,7 +56,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from jsdm_hot.baselines.base import BaselineEstimator, TorchBaselineMixin
+from jsdm_hot.baselines.torch_base import TorchBaseline, check_positive_ints
+from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
 
 __all__ = ["MPVAE", "MPVAEModule", "ranking_loss"]
@@ -114,12 +115,21 @@ class MPVAEModule(nn.Module):
         Columns of ``R`` (rank of the residual covariance ``R Rᵀ``).
     dropout : float
         Dropout after hidden layers of the encoders (the code's ``keep_prob``).
+    n_train_samples : int
+        MC draws of the probit noise per training step.
+    nll_weight, rank_weight, kl_weight : float
+        Loss weights of :meth:`loss`.
     """
 
     def __init__(self, n_features: int, n_species: int, latent_dim: int, hidden: int, cov_rank: int,
-                 dropout: float) -> None:
+                 dropout: float, n_train_samples: int = 100, nll_weight: float = 0.1, rank_weight: float = 200.0,
+                 kl_weight: float = 1.1) -> None:
         super().__init__()
         p, L, h = int(n_features), int(n_species), int(hidden)
+        self.n_species = L
+        self.n_train_samples = int(n_train_samples)
+        self.weights = {"nll_y": float(nll_weight), "nll_x": float(nll_weight), "rank_y": float(rank_weight),
+                        "rank_x": float(rank_weight), "kl": float(kl_weight)}
         self.feat_enc = _mlp([p, h, 2 * h, h], dropout)
         self.feat_mu = nn.Linear(h, latent_dim)
         self.feat_logvar = nn.Linear(h, latent_dim)
@@ -144,6 +154,18 @@ class MPVAEModule(nn.Module):
     def decode(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Probit means ``μ`` (B, L) from covariates (B, p) and latent (B, latent_dim)."""
         return self.mp_mu(self.decoder(torch.cat([x, z], dim=1)))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training forward pass: the unweighted terms of :meth:`loss_terms` (global torch RNG)."""
+        return self.loss_terms(x, y, self.n_train_samples)
+
+    def loss(self, terms: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``nll_weight (nll_y + nll_x) + rank_weight (rank_y + rank_x) + kl_weight kl``, with the terms."""
+        return {"loss": sum(self.weights[k] * terms[k] for k in self.weights), **terms}
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Marginal occurrence probabilities (B, L), see :meth:`marginal_prob`."""
+        return self.marginal_prob(x)
 
     def marginal_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Exact ``P(y_i = 1 | x) = Φ(μ_i / sqrt(1 + ‖R_i‖²))`` at ``z = μ_x``, shape (B, L)."""
@@ -192,18 +214,17 @@ class MPVAEModule(nn.Module):
             "kl": kl,
         }
 
-    def sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One joint draw per site: ``z ~ q(z|x)``, ``ε ~ N(0, I)``, ``y ~ Bern(Φ(μ(z) + Rε))``. (B, L) uint8."""
+    def draw_prob(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Occurrence probabilities of one joint draw per site: ``z ~ q(z|x)``, ``ε ~ N(0, I)``,
+        ``Φ(μ(z) + Rε)``, shape (B, L); ``y ~ Bernoulli`` of these is the draw."""
         mu_x, logvar_x = self.encode_x(x)
         z = mu_x + torch.randn(mu_x.shape, generator=generator, device=x.device, dtype=mu_x.dtype) * torch.exp(0.5 * logvar_x)
         mean = self.decode(x, z)
         eps = torch.randn((x.shape[0], self.r_sqrt_sigma.shape[1]), generator=generator, device=x.device, dtype=mean.dtype)
-        p = torch.special.ndtr(mean + eps @ self.r_sqrt_sigma.T)
-        u = torch.rand(p.shape, generator=generator, device=x.device, dtype=p.dtype)
-        return (u < p).to(torch.uint8)
+        return torch.special.ndtr(mean + eps @ self.r_sqrt_sigma.T)
 
 
-class MPVAE(TorchBaselineMixin, BaselineEstimator):
+class MPVAE(TorchBaseline, JsdmEstimator):
     """MPVAE baseline behind the estimator contract (see the module docstring for the model).
 
     Parameters
@@ -270,34 +291,20 @@ class MPVAE(TorchBaselineMixin, BaselineEstimator):
     # ---------------------------------------------------------------- hooks
     def _build_module(self, n_features: int, n_species: int, label_graph: Any) -> MPVAEModule:
         rank = n_species if self.cov_rank is None else int(self.cov_rank)
-        return MPVAEModule(n_features, n_species, int(self.latent_dim), int(self.hidden), rank, float(self.dropout))
+        return MPVAEModule(n_features, n_species, int(self.latent_dim), int(self.hidden), rank, float(self.dropout),
+                           int(self.n_train_samples), float(self.nll_weight), float(self.rank_weight),
+                           float(self.kl_weight))
 
-    def _batch_loss(self, module: MPVAEModule, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        t = module.loss_terms(x, y, int(self.n_train_samples), generator)
-        return (float(self.nll_weight) * (t["nll_y"] + t["nll_x"]) + float(self.rank_weight) * (t["rank_y"] + t["rank_x"])
-                + float(self.kl_weight) * t["kl"])
-
-    @staticmethod
-    def _module_proba(module: MPVAEModule, x: torch.Tensor) -> torch.Tensor:
-        return module.marginal_prob(x)
-
-    def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
-        for name in ("latent_dim", "hidden", "n_train_samples", "batch_size", "max_epochs", "patience"):
-            if int(getattr(self, name)) < 1:
-                raise InputDataError(f"MPVAE: {name} must be a positive integer, got {getattr(self, name)!r}")
+    def _validate_params(self) -> None:
+        check_positive_ints("MPVAE", self, ("latent_dim", "hidden", "n_train_samples", "batch_size", "max_epochs",
+                                            "patience"))
         if self.cov_rank is not None and int(self.cov_rank) < 1:
             raise InputDataError(f"MPVAE: cov_rank must be a positive integer or None, got {self.cov_rank!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise InputDataError(f"MPVAE: dropout must be in [0, 1), got {self.dropout}")
-        if label_graph is not None:
-            log.info("MPVAE ignores label_graph (species dependence is the learnt covariance)")
+
+    def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
         self._train_module(X, Y, X_val, Y_val, None)
-
-    def _state_config(self) -> dict[str, Any]:
-        return self._torch_state_config()
-
-    def _restore_state(self, tensors, config, device) -> None:
-        self._restore_module(tensors, config, device)
 
     # ---------------------------------------------------------------- extras
     @property
@@ -307,30 +314,22 @@ class MPVAE(TorchBaselineMixin, BaselineEstimator):
         R = self.module_.r_sqrt_sigma.detach().cpu().double().numpy()
         return R @ R.T + np.eye(R.shape[0])
 
-    def sample(self, X, n_draws: int = 100, seed: int = 0) -> np.ndarray:
-        """Joint posterior predictive draws (one ``z`` and one ``ε`` per draw and site).
-
-        Parameters
-        ----------
-        X : CommunityData or array-like of shape (n_sites, n_features)
-        n_draws : int, default=100
-        seed : int, default=0
-            Seeds a :class:`torch.Generator`; the same seed gives the same draws.
+    def _sample_chunk(self, X: np.ndarray, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Joint draws for one chunk of sites: one ``z`` and one ``ε`` per draw and site.
 
         Returns
         -------
-        ndarray of shape (n_draws, n_sites, n_species), uint8
+        draws : ndarray of shape (n_draws, n_chunk_sites, n_species), uint8
+        prob : ndarray of shape (n_draws, n_chunk_sites, n_species), float32
+            ``Φ(μ(z) + Rε)`` of each draw.
         """
-        if int(n_draws) < 1:
-            raise InputDataError(f"n_draws must be at least 1, got {n_draws}")
-        Xs = self._features_for_predict(X)
-        dev = next(self.module_.parameters()).device
-        gen = torch.Generator(device=dev).manual_seed(int(seed))
-        out = np.empty((int(n_draws), Xs.shape[0], len(self.species_)), dtype=np.uint8)
+        from jsdm_hot.estimators.posterior import torch_generator
+
+        gen = torch_generator(self.device_, seed)
         self.module_.eval()
         with torch.inference_mode():
-            for start in range(0, Xs.shape[0], self._PREDICT_BATCH):
-                xb = torch.as_tensor(Xs[start:start + self._PREDICT_BATCH], dtype=torch.float32, device=dev)
-                for d in range(int(n_draws)):
-                    out[d, start:start + xb.shape[0]] = self.module_.sample(xb, gen).cpu().numpy()
-        return out
+            xb = torch.as_tensor(np.asarray(X, np.float32), device=self.device_)
+            prob = torch.stack([self.module_.draw_prob(xb, gen) for _ in range(int(n_draws))])
+            u = torch.rand(prob.shape, generator=gen, device=prob.device, dtype=prob.dtype)
+            draws = (u < prob).to(torch.uint8)
+        return draws.cpu().numpy(), prob.float().cpu().numpy()

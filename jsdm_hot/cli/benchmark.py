@@ -25,18 +25,13 @@ def parse_model_params(items: Optional[List[str]], models: list[str]) -> dict[st
     otherwise kept as strings. Every model of ``models`` gets an entry.
     """
     out: dict[str, dict[str, Any]] = {m: {} for m in models}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        model, dot, name = key.strip().partition(".")
-        if not sep or not dot or not model or not name:
-            raise InputDataError(f"--param {item!r}: expected MODEL.NAME=VALUE, e.g. hotvae.d_model=32")
+    for key, value in c.parse_assignments(items, "--param").items():
+        model, dot, name = key.partition(".")
+        if not dot or not model or not name:
+            raise InputDataError(f"--param {key}=...: expected MODEL.NAME=VALUE, e.g. hotvae.d_model=32")
         if model not in out:
-            raise InputDataError(f"--param {item!r}: model {model!r} is not in --models ({', '.join(models)})")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        out[model][name.strip()] = value
+            raise InputDataError(f"--param {key}=...: model {model!r} is not in --models ({', '.join(models)})")
+        out[model][name] = value
     return out
 
 
@@ -58,10 +53,10 @@ def benchmark(
     species_cols: Optional[str] = c.SpeciesCols,
     species_prefix: Optional[str] = c.SpeciesPrefix,
     covariate_cols: Optional[str] = c.CovariateCols,
-    site_col: str = c.SiteCol,
-    lon_col: str = c.LonCol,
-    lat_col: str = c.LatCol,
-    covariates: Optional[Path] = c.Covariates,
+    site_col: Optional[str] = c.SiteCol,
+    lon_col: Optional[str] = c.LonCol,
+    lat_col: Optional[str] = c.LatCol,
+    covariates: Optional[List[str]] = c.Covariates,
     join_on: Optional[str] = c.JoinOn,
     sampling: Optional[Path] = c.Sampling,
 ) -> None:
@@ -69,17 +64,9 @@ def benchmark(
     from rich.console import Console
     from rich.table import Table
 
-    from jsdm_hot.evaluation.benchmark import (
-        METRICS,
-        aggregate,
-        check_model_names,
-        make_model,
-        model_param_names,
-        run_benchmark,
-        table_rows,
-        to_markdown,
-    )
+    from jsdm_hot.evaluation.benchmark import METRICS, aggregate, run_benchmark, table_rows, to_markdown
     from jsdm_hot.io import atomic_write_text
+    from jsdm_hot.registry import check_model_names, make_model, model_param_names
 
     names = check_model_names(c.split_list(models) or [])
     if split not in _SPLITS:
@@ -94,9 +81,8 @@ def benchmark(
         if "device" in accepted:
             params[name].setdefault("device", device)
         make_model(name, params[name])  # bad parameters fail before the data are read
-    community = c.load_data(data, species_cols=species_cols, species_prefix=species_prefix,
-                            covariate_cols=covariate_cols, site_col=site_col, lon_col=lon_col, lat_col=lat_col,
-                            covariates=covariates, join_on=join_on, sampling=sampling)
+    columns = c.column_spec(species_cols, species_prefix, covariate_cols, site_col, lon_col, lat_col)
+    community = c.load_data(data, columns, covariates=covariates, join_on=join_on, sampling=sampling)
     console = Console()
     console.print(f"benchmark on {community.n_sites} sites × {community.n_species} species, {split} split, "
                   f"{seeds} seed(s): {', '.join(names)}", soft_wrap=True)

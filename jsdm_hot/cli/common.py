@@ -1,35 +1,38 @@
-"""Options and helpers shared by several CLI commands (data loading, splitting)."""
+"""Options and argument parsing shared by several commands; no library logic lives here."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Any, List, Optional
 
-import numpy as np
 import typer
 
+from jsdm_hot.data.columns import ColumnSpec
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError
 
 logger = logging.getLogger(__name__)
 
 SPECIES_HELP = (
-    "Comma-separated species (occurrence) columns. Default rule: every column holding only "
-    "0/1 integers, other than the site id and coordinates, is a species; every other numeric "
-    "column is a covariate."
+    "Comma-separated species (occurrence) columns. Default: the 0/1 columns of DATA that are not ids, "
+    "coordinates, covariates named by --covariate-cols or columns of --covariates tables; when 0/1 "
+    "columns are interleaved with other numeric columns the guess is refused and you are asked to name them."
 )
 
-# typer option declarations reused by fit / predict / evaluate
+# typer option declarations reused by fit / predict / evaluate / tree-check / benchmark / explain
 SpeciesCols = typer.Option(None, "--species-cols", help=SPECIES_HELP)
 SpeciesPrefix = typer.Option(None, "--species-prefix", help="Columns starting with this prefix are species.")
-CovariateCols = typer.Option(None, "--covariate-cols", help="Comma-separated covariate columns (default: all other numeric columns).")
-SiteCol = typer.Option("site_id", "--site-col", help="Site / checklist id column (row numbers if absent).")
-LonCol = typer.Option("lon", "--lon-col", help="Longitude (or x) column.")
-LatCol = typer.Option("lat", "--lat-col", help="Latitude (or y) column.")
-Covariates = typer.Option(None, "--covariates", help="Extra covariate table (CSV/parquet) joined on --join-on.")
-JoinOn = typer.Option(None, "--join-on", help="Column shared by DATA and --covariates to join on.")
+CovariateCols = typer.Option(None, "--covariate-cols", help="Comma-separated covariate columns (default: all other numeric columns except ids).")
+SiteCol = typer.Option(None, "--site-col", help="Site / checklist id column (default: site_id, site, checklist_id, ... if present; else row numbers).")
+LonCol = typer.Option(None, "--lon-col", help="Longitude (or x) column (default: lon, longitude, ... if present).")
+LatCol = typer.Option(None, "--lat-col", help="Latitude (or y) column (default: lat, latitude, ... if present).")
+Covariates = typer.Option(None, "--covariates", help="Covariate table FILE[:KEY] joined onto DATA by KEY (default key: --join-on); "
+                          "repeat to chain tables, e.g. --covariates checklists.csv:checklist_id --covariates grid.csv:grid_row.")
+JoinOn = typer.Option(None, "--join-on", help="Default key column of the --covariates tables.")
 Sampling = typer.Option(None, "--sampling", help="eBird sampling-event file: DATA is then a raw EBD text file, zero-filled.")
+Set = typer.Option(None, "--set", help="Model parameter NAME=VALUE (repeatable), e.g. --set dropout=0.2 --set n_layers=3.")
 
 
 def split_list(text: Optional[str]) -> Optional[list[str]]:
@@ -40,68 +43,63 @@ def split_list(text: Optional[str]) -> Optional[list[str]]:
     return items or None
 
 
-def load_data(
-    path: Path,
-    *,
-    species_cols: Optional[str] = None,
-    species_prefix: Optional[str] = None,
-    covariate_cols: Optional[str] = None,
-    site_col: str = "site_id",
-    lon_col: str = "lon",
-    lat_col: str = "lat",
-    covariates: Optional[Path] = None,
-    join_on: Optional[str] = None,
-    sampling: Optional[Path] = None,
-    require_species: bool = True,
-) -> CommunityData:
-    """Read a wide table (CSV/TSV/parquet), optionally joined with a covariate table,
-    or a raw EBD file with its sampling-event file."""
-    import pandas as pd
+def parse_value(raw: str) -> Any:
+    """A command-line value as JSON (numbers, true/false, null, quoted strings), else the text itself."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
+
+def parse_assignments(items: Optional[List[str]], what: str = "--set") -> dict[str, Any]:
+    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` (values via :func:`parse_value`)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InputDataError(f"{what} {item!r}: expected NAME=VALUE")
+        out[key.strip()] = parse_value(raw.strip())
+    return out
+
+
+def column_spec(species_cols: Optional[str] = None, species_prefix: Optional[str] = None,
+                covariate_cols: Optional[str] = None, site_col: Optional[str] = None, lon_col: Optional[str] = None,
+                lat_col: Optional[str] = None) -> ColumnSpec:
+    """The :class:`~jsdm_hot.data.columns.ColumnSpec` of the column options."""
+    return ColumnSpec.from_options(species_cols=species_cols, species_prefix=species_prefix,
+                                   covariate_cols=covariate_cols, site_col=site_col, lon_col=lon_col, lat_col=lat_col)
+
+
+def covariate_tables(specs: Optional[List[str]], join_on: Optional[str]) -> list:
+    """``--covariates FILE[:KEY]`` options as :class:`~jsdm_hot.data.joins.CovariateTable` objects."""
+    from jsdm_hot.data.joins import CovariateTable
+
+    out = []
+    for spec in specs or []:
+        path, key = spec, join_on
+        head, sep, tail = spec.rpartition(":")
+        if sep and head and tail and "/" not in tail and not Path(spec).exists():
+            path, key = head, tail
+        if key is None:
+            raise InputDataError(f"--covariates {spec}: give the key column as FILE:KEY or with --join-on")
+        out.append(CovariateTable(Path(path), key))
+    return out
+
+
+def load_data(path: Path, columns: ColumnSpec, *, covariates: Optional[List[str]] = None,
+              join_on: Optional[str] = None, sampling: Optional[Path] = None,
+              require_species: bool = True) -> CommunityData:
+    """DATA as a CommunityData: a wide table (joined with covariate tables) or a raw EBD file with its sampling file."""
     if not Path(path).exists():
         raise InputDataError(f"data file {path} does not exist")
     if sampling is not None:
         from jsdm_hot.data.ebird import load_ebird
 
+        if covariates:
+            raise InputDataError("--covariates cannot be joined onto a raw EBD file here: run `jsdm-hot prepare` "
+                                 "first, then fit the wide table it writes with --covariates")
         return load_ebird(path, sampling)
-    from jsdm_hot.data.tables import read_table
+    from jsdm_hot.data.tables import read_wide_csv
 
-    df = read_table(path, dtype={site_col: str} if site_col else None)
-    if covariates is not None:
-        if join_on is None:
-            raise InputDataError("--covariates needs --join-on COLUMN (a column present in both tables)")
-        cov = read_table(covariates)
-        for name, table, p in (("DATA", df, path), ("--covariates", cov, covariates)):
-            if join_on not in table.columns:
-                raise InputDataError(f"join column {join_on!r} is not in {name} file {p}; its columns are {list(table.columns)}")
-        n0 = len(df)
-        df = df.merge(cov, on=join_on, how="left", suffixes=("", "_cov"), validate="many_to_one")
-        if len(df) != n0:
-            raise InputDataError(f"joining {covariates} on {join_on!r} changed the number of rows")
-    return CommunityData.from_frame(
-        df,
-        species_cols=split_list(species_cols),
-        species_prefix=species_prefix,
-        covariate_cols=split_list(covariate_cols),
-        site_col=site_col,
-        lon_col=lon_col,
-        lat_col=lat_col,
-        source=str(path),
-        require_species=require_species,
-    )
-
-
-def holdout_split(data: CommunityData, test_frac: float, kind: str, seed: int, block_km: float = 50.0):
-    """(train, test) CommunityData; ``kind`` is random, spatial or temporal."""
-    if test_frac <= 0:
-        return data, None
-    if not 0 < test_frac < 1:
-        raise InputDataError(f"--test-frac must be in [0, 1), got {test_frac}")
-    if kind == "random":
-        perm = np.random.default_rng(seed).permutation(data.n_sites)
-        n_test = max(1, int(round(test_frac * data.n_sites)))
-        return data.subset(np.sort(perm[n_test:])), data.subset(np.sort(perm[:n_test]))
-    from jsdm_hot.data import splits
-
-    train, _, test = splits.train_val_test_split(data, (1 - test_frac, 0.0, test_frac), kind=kind, block_km=block_km, seed=seed)
-    return train, test
+    return read_wide_csv(path, columns, covariates=covariate_tables(covariates, join_on),
+                         require_species=require_species)

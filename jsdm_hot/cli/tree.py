@@ -28,32 +28,23 @@ from jsdm_hot.phylo import DEFAULT_PHYLO_K  # light: ete3 is imported only when 
 
 __all__ = ["tree_check", "species_from_csv"]
 
-_NOT_SPECIES = {"site", "site_id", "checklist_id", "sampling_event_identifier", "id", "lon", "lat",
-                "longitude", "latitude", "x", "y", "grid_row", "cell_id"}
-
-
 def species_from_csv(
     path: Path,
     names_col: str | None = None,
     species_prefix: str | None = None,
     species_cols: str | None = None,
+    covariate_cols: str | None = None,
 ) -> list[str]:
-    """Species names of a CSV file.
+    """Species names of a table, by the same column rule as ``fit`` (:class:`~jsdm_hot.data.columns.ColumnSpec`).
 
     Parameters
     ----------
     path : Path
-        A wide site × species table, or a species table.
+        A wide site × species table, or a species table (with ``names_col``).
     names_col : str, optional
-        A column holding one species name per row (a species table such as
-        ``species.csv``).
-    species_prefix : str, optional
-        Species columns are those whose name starts with this prefix (removed).
-    species_cols : str, optional
-        Comma-separated species columns (as ``fit --species-cols``).
-
-    Without either option, the species are the columns whose values are all
-    0/1 (or True/False), apart from site, id and coordinate columns.
+        A column holding one species name per row (a species table such as ``species.csv``).
+    species_prefix, species_cols, covariate_cols : str, optional
+        As ``fit --species-prefix / --species-cols / --covariate-cols``.
 
     Returns
     -------
@@ -64,46 +55,20 @@ def species_from_csv(
     InputDataError
         Missing file or column, or no species column found.
     """
-    import pandas as pd
+    from jsdm_hot.data.columns import ColumnSpec
+    from jsdm_hot.data.readers import read_table
 
-    if not path.is_file():
-        raise InputDataError(f"data file {path} does not exist")
+    df = read_table(path)
     if names_col is not None:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
         if names_col not in df.columns:
             raise InputDataError(f"column {names_col!r} not in {path}; columns are {list(df.columns)}")
-        names = [s.strip() for s in df[names_col] if s.strip()]
+        names = [s.strip() for s in df[names_col].dropna().astype(str) if s.strip()]
         if not names:
             raise InputDataError(f"column {names_col!r} of {path} has no species names")
         return list(dict.fromkeys(names))
-    header = pd.read_csv(path, nrows=0).columns
-    if species_cols is not None:
-        names = [c.strip() for c in species_cols.split(",") if c.strip()]
-        absent = [c for c in names if c not in header]
-        if absent:
-            raise InputDataError(f"species column(s) {absent} not in {path}; columns are {list(header)}")
-        return names
-    if species_prefix is not None:
-        names = [c[len(species_prefix):] for c in header if c.startswith(species_prefix)]
-        if not names:
-            raise InputDataError(f"no column of {path} starts with {species_prefix!r}")
-        return names
-    df = pd.read_csv(path)
-    names = []
-    for c in df.columns:
-        if c.strip().lower() in _NOT_SPECIES:
-            continue
-        col = df[c].dropna()
-        if col.dtype == bool:
-            names.append(c)
-        elif col.dtype.kind in "iuf" and col.isin([0, 1]).all() and len(col):
-            names.append(c)
-    if not names:
-        raise InputDataError(
-            f"found no 0/1 species columns in {path}; use --names-col for a species list, "
-            "--species-cols or --species-prefix"
-        )
-    return names
+    spec = ColumnSpec.from_options(species_cols=species_cols, species_prefix=species_prefix,
+                                   covariate_cols=covariate_cols)
+    return spec.resolve(df, source=str(path)).species
 
 
 @app.command("tree-check")
@@ -116,6 +81,7 @@ def tree_check(
     names_col: Optional[str] = typer.Option(None, "--names-col", help="DATA is a species table: column listing one species name per row."),
     species_cols: Optional[str] = typer.Option(None, "--species-cols", help="Comma-separated species columns (default: all 0/1 columns)."),
     species_prefix: Optional[str] = typer.Option(None, "--species-prefix", help="Columns starting with this prefix are species."),
+    covariate_cols: Optional[str] = typer.Option(None, "--covariate-cols", help="Covariate columns (as fit's option)."),
     unmatched: str = typer.Option("error", "--tree-unmatched", help="Unmatched species: error | drop | connect."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the per-species report to this CSV."),
     write_pruned: Optional[Path] = typer.Option(None, "--write-pruned", help="Write the tree pruned to the matched species (Newick)."),
@@ -126,7 +92,7 @@ def tree_check(
 
     if unmatched not in phylo.UNMATCHED_POLICIES:
         raise InputDataError(f"--tree-unmatched must be one of {', '.join(phylo.UNMATCHED_POLICIES)}, got {unmatched!r}")
-    species = species_from_csv(data, names_col, species_prefix, species_cols)
+    species = species_from_csv(data, names_col, species_prefix, species_cols, covariate_cols)
     syn: dict[str, str] = {}
     if ebird_taxonomy is not None:
         syn.update(phylo.synonyms_from_ebird_taxonomy(ebird_taxonomy))

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from jsdm_hot.data.columns import ColumnSpec
 from jsdm_hot.errors import InputDataError
 
 __all__ = ["CommunityData", "check_occurrences", "check_covariates"]
@@ -228,89 +229,57 @@ class CommunityData:
     def from_frame(
         cls,
         df: pd.DataFrame,
+        columns: ColumnSpec | None = None,
         *,
-        species_cols: Sequence[str] | None = None,
-        species_prefix: str | None = None,
-        covariate_cols: Sequence[str] | None = None,
-        site_col: str | None = "site_id",
-        lon_col: str | None = "lon",
-        lat_col: str | None = "lat",
         crs: str | None = "EPSG:4326",
         source: str | None = None,
         require_species: bool = True,
+        covariate_columns: Sequence[str] = (),
+        **options,
     ) -> "CommunityData":
         """Split a wide site × (covariates + species) table into a CommunityData.
 
-        Column roles, in order of precedence:
+        Parameters
+        ----------
+        df : DataFrame
+        columns : ColumnSpec, optional
+            Column roles; see :mod:`jsdm_hot.data.columns` for the rule used for
+            what it leaves open. Alternatively give its fields as the keyword
+            options ``species_cols``, ``species_prefix``, ``covariate_cols``,
+            ``site_col``, ``lon_col``, ``lat_col``, ``exclude``.
+        crs : str, default="EPSG:4326"
+            Of the coordinates.
+        source : str, optional
+            File name(s), for messages.
+        require_species : bool, default=True
+            False for sites to predict at.
+        covariate_columns : sequence of str
+            Columns that came from joined covariate tables (never species).
 
-        1. ``species_cols`` (explicit list) or ``species_prefix`` (every column
-           whose name starts with it; the prefix is kept in the species name).
-        2. Otherwise (the default rule) every column whose values are all 0/1
-           integers (or booleans), other than the site id and coordinate
-           columns and ``covariate_cols``, is a species.
-        3. Covariates are ``covariate_cols`` if given, else every remaining
-           numeric column except the site id and coordinates. Remaining
-           non-numeric columns are kept in :attr:`extra`.
-
-        Missing ``site_col``/``lon_col``/``lat_col`` are allowed (row numbers
-        become site ids; no coordinates), but not one of lon/lat without the
-        other. An empty site id raises. Explicitly named columns that are absent raise.
+        Returns
+        -------
+        CommunityData
+            Non-role columns are kept in :attr:`extra`. An empty site id raises.
         """
-        cols = list(df.columns)
-        reserved = [c for c in (site_col, lon_col, lat_col) if c and c in cols]
-        if isinstance(species_cols, str):
-            species_cols = [species_cols]
-        if isinstance(covariate_cols, str):
-            covariate_cols = [covariate_cols]
-        if lon_col and lat_col and (lon_col in cols) != (lat_col in cols):
-            present, absent = (lon_col, lat_col) if lon_col in cols else (lat_col, lon_col)
-            raise InputDataError(
-                f"coordinate column {present!r}{_where(source)} is present but {absent!r} is not; "
-                f"give both or neither (the columns are {cols})"
-            )
-
-        def _require(names: Sequence[str], what: str) -> list[str]:
-            missing = [c for c in names if c not in cols]
-            if missing:
-                raise InputDataError(f"{what} {missing}{_where(source)} not found; the columns are {cols}")
-            return list(names)
-
-        if species_cols is not None:
-            sp = _require(species_cols, "species columns")
-        elif species_prefix is not None:
-            sp = [c for c in cols if str(c).startswith(species_prefix) and c not in reserved]
-            if not sp and require_species:
-                raise InputDataError(f"no column starts with species prefix {species_prefix!r}{_where(source)}; the columns are {cols}")
-        else:
-            sp = [
-                c for c in cols
-                if c not in reserved and (covariate_cols is None or c not in covariate_cols)
-                and (
-                    pd.api.types.is_bool_dtype(df[c])
-                    or (pd.api.types.is_integer_dtype(df[c]) and df[c].isin([0, 1]).all())
-                )
-            ]
-            if not sp and require_species:
-                raise InputDataError(
-                    f"found no 0/1 species columns{_where(source)}; name them with species_cols "
-                    "(--species-cols) or species_prefix (--species-prefix)"
-                )
-        if covariate_cols is not None:
-            cov = _require(covariate_cols, "covariate columns")
-        else:
-            cov = [c for c in cols if c not in reserved and c not in sp and pd.api.types.is_numeric_dtype(df[c])]
-        other = [c for c in cols if c not in reserved and c not in sp and c not in cov]
+        if columns is None:
+            columns = ColumnSpec.from_options(**options)
+        elif options:
+            raise InputDataError(f"give column roles either as a ColumnSpec or as options, not both ({sorted(options)})")
+        roles = columns.resolve(df, source=source, require_species=require_species,
+                                covariate_columns=covariate_columns)
         ids = None
-        if site_col and site_col in cols:
-            missing_id = np.flatnonzero(df[site_col].isna().to_numpy())
+        if roles.site:
+            missing_id = np.flatnonzero(df[roles.site].isna().to_numpy())
             if missing_id.size:
                 raise InputDataError(
-                    f"site id column {site_col!r}{_where(source)} is empty at row {missing_id[0] + 1}; every site needs an id"
+                    f"site id column {roles.site!r}{_where(source)} is empty at row {missing_id[0] + 1}; every site needs an id"
                 )
-            ids = df[site_col].astype(str).to_numpy()
-        coords = df[[lon_col, lat_col]].to_numpy() if lon_col in cols and lat_col in cols else None
+            ids = df[roles.site].astype(str).to_numpy()
+        coords = df[[roles.lon, roles.lat]].to_numpy() if roles.lon else None
+        sp, cov = roles.species, roles.covariates
         return cls.from_arrays(
-            df[cov].to_numpy() if cov else np.zeros((len(df), 0)),
+            df[cov].apply(lambda col: col.astype(np.uint8) if pd.api.types.is_bool_dtype(col) else col).to_numpy()
+            if cov else np.zeros((len(df), 0)),
             # booleans become 0/1 first (a mixed bool/int frame would give an object array)
             df[sp].apply(lambda col: col.astype(np.uint8) if pd.api.types.is_bool_dtype(col) else col).to_numpy() if sp else None,
             site_ids=ids,
@@ -319,7 +288,7 @@ class CommunityData:
             coords=coords,
             crs=crs,
             source=source,
-            extra=df[other].reset_index(drop=True) if other else None,
+            extra=df[roles.extra].reset_index(drop=True) if roles.extra else None,
         )
 
     # --------------------------------------------------------------- queries

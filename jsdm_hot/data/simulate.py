@@ -88,6 +88,7 @@ import numpy as np
 
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.io import atomic_write_text
 
 __all__ = [
     "SimulatedCommunity",
@@ -663,13 +664,6 @@ def load_example(**kwargs: Any) -> SimulatedCommunity:
     return simulate_community(**kwargs)
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    from jsdm_hot.data.tables import atomic_target
-
-    with atomic_target(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def write_example(outdir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
     """Simulate (see :func:`simulate_community`) and write the example files.
 
@@ -704,7 +698,7 @@ def write_example(outdir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
              "tree": out / "tree.nwk", "truth": out / "truth.json"}
     write_wide_csv(sim.data, paths["community"])
     write_wide_csv(sim.grid, paths["grid"])
-    _write_text_atomic(paths["tree"], sim.newick + "\n")
-    _write_text_atomic(paths["truth"], json.dumps(sim.truth.to_dict(sim.data.species, sim.data.covariates), indent=1) + "\n")
+    atomic_write_text(paths["tree"], sim.newick + "\n")
+    atomic_write_text(paths["truth"], json.dumps(sim.truth.to_dict(sim.data.species, sim.data.covariates), indent=1) + "\n")
     logger.info("wrote the simulated example to %s", out)
     return paths

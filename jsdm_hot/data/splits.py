@@ -25,6 +25,7 @@ from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError
 
 __all__ = [
+    "holdout_split",
     "random_split",
     "block_ids",
     "SpatialBlockKFold",
@@ -32,6 +33,7 @@ __all__ = [
     "temporal_split",
     "spatial_block_split",
     "train_val_test_split",
+    "train_test_split",
     "spatiotemporal_subsample",
 ]
 
@@ -58,6 +60,36 @@ def _cuts(n: int, fr: np.ndarray) -> np.ndarray:
     rest = n - sizes.sum()
     sizes[np.argsort(-(raw - sizes), kind="stable")[:rest]] += 1
     return np.cumsum(sizes)[:-1]
+
+
+def holdout_split(n: int, fraction: float, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """The one seeded hold-out of jsdm-hot: ``(held_out, kept)`` indices of ``range(n)``.
+
+    Used for the validation sites of every estimator, the validation row groups
+    of a parquet stream and the test sites of ``jsdm-hot fit``:
+    ``perm = default_rng(seed).permutation(n)``; the first
+    ``round(fraction · n)`` items (at least one, and leaving at least one) are
+    held out.
+
+    Parameters
+    ----------
+    n : int
+        Number of items (sites or row groups), at least 2.
+    fraction : float
+        In (0, 1).
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    held_out, kept : ndarray of int, sorted
+    """
+    if not 0.0 < float(fraction) < 1.0:
+        raise InputDataError(f"hold-out fraction must be in (0, 1), got {fraction}")
+    if n < 2:
+        raise InputDataError(f"cannot hold out part of {n} item(s); at least 2 are needed")
+    perm = _rng(seed).permutation(n)
+    n_out = min(n - 1, max(1, int(round(float(fraction) * n))))
+    return np.sort(perm[:n_out]), np.sort(perm[n_out:])
 
 
 def random_split(n: int, fractions: Sequence[float] = (0.7, 0.1, 0.2), seed=0) -> tuple[np.ndarray, ...]:
@@ -327,6 +359,29 @@ def train_val_test_split(
     else:
         raise InputDataError(f"kind must be 'random', 'spatial' or 'temporal', got {kind!r}")
     return tuple(data.subset(p) for p in parts)  # type: ignore[return-value]
+
+
+def train_test_split(data: CommunityData, test_fraction: float, *, kind: str = "random", block_km: float = 50.0,
+                     date_col: str = "observation_date", seed=0) -> tuple[CommunityData, CommunityData | None]:
+    """Hold out test sites: ``(train, test)``; ``test`` is None when ``test_fraction`` is 0.
+
+    ``kind="random"`` uses :func:`holdout_split` (the rule of the validation
+    hold-out); ``spatial`` and ``temporal`` use :func:`train_val_test_split`
+    with no validation part (whole blocks / the latest dates are tested).
+    """
+    if test_fraction == 0:
+        return data, None
+    if not 0 < test_fraction < 1:
+        raise InputDataError(f"test fraction must be in [0, 1), got {test_fraction}")
+    if kind == "random":
+        test, train = holdout_split(data.n_sites, test_fraction, seed)
+        return data.subset(train), data.subset(test)
+    train, _, test = train_val_test_split(data, (1 - test_fraction, 0.0, test_fraction), kind=kind, block_km=block_km,
+                                          date_col=date_col, seed=seed)
+    if test.n_sites == 0 or train.n_sites == 0:
+        raise InputDataError(f"the {kind} split left no {'test' if test.n_sites == 0 else 'training'} sites; "
+                             "use another --test-frac or smaller --block-km")
+    return train, test
 
 
 def spatiotemporal_subsample(

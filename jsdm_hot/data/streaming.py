@@ -11,18 +11,10 @@ directory of files — can be trained on without loading it whole:
 * :meth:`ParquetCommunity.scan` makes one streaming pass for the training
   statistics: covariate means and standard deviations (float64 sums), species
   prevalences and the co-occurrence counts ``Yᵀ Y`` (for the ``prior`` graph).
-* :class:`ParquetBatches` serves shuffled mini-batches to
-  :func:`jsdm_hot.train.train_module`: each epoch permutes the units
-  (``default_rng([seed, epoch])``), deals them to the ranks round-robin, and
-  shuffles rows inside a buffer of ``buffer_units`` consecutive units ("shuffling
-  by shards"). Memory holds at most ``buffer_units`` row groups plus one batch.
 
-Under DDP every rank runs the same number of steps (the minimum over ranks,
-computed from the row-group sizes in the parquet metadata, no communication);
-the few rows beyond it are skipped that epoch. Each rank's batch has
-``batch_size // world_size`` rows and its loss is its own batch mean: unlike the
-in-memory path this is ordinary DDP, statistically but not bitwise equivalent to
-single-process training.
+The training side (shuffled mini-batches from these units) is
+:class:`jsdm_hot.training.batches.ParquetBatches`: the data layer knows nothing of
+training.
 """
 
 from __future__ import annotations
@@ -30,14 +22,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError
 
-__all__ = ["ParquetCommunity", "ParquetBatches", "StreamStats"]
+__all__ = ["ParquetCommunity", "StreamStats"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +46,8 @@ class StreamStats:
     prevalence : ndarray of shape (n_species,)
     cooccurrence : ndarray of shape (n_species, n_species), int64
         ``Yᵀ Y``.
+    x_min, x_max : ndarray of shape (n_features,)
+        Range of each covariate.
     """
 
     n_sites: int
@@ -61,6 +55,8 @@ class StreamStats:
     x_scale: np.ndarray
     prevalence: np.ndarray
     cooccurrence: np.ndarray
+    x_min: np.ndarray
+    x_max: np.ndarray
 
 
 class ParquetCommunity:
@@ -150,9 +146,10 @@ class ParquetCommunity:
                                         site_col="site_id", lon_col="lon", lat_col="lat")
 
     def scan(self, units: Sequence[int]) -> StreamStats:
-        """One pass over ``units``: covariate mean/sd, prevalences and co-occurrence counts."""
+        """One pass over ``units``: covariate mean/sd/range, prevalences and co-occurrence counts."""
         p, L = len(self.covariates), len(self.species)
         n, sx, sxx = 0, np.zeros(p), np.zeros(p)
+        lo, hi = np.full(p, np.inf), np.full(p, -np.inf)
         sy, co = np.zeros(L), np.zeros((L, L), dtype=np.int64)
         for u in units:
             d = self.read_unit(u)
@@ -164,6 +161,8 @@ class ParquetCommunity:
             n += d.n_sites
             sx += xc.sum(0)
             sxx += (xc ** 2).sum(0)
+            if d.n_sites:
+                lo, hi = np.minimum(lo, d.X.min(0)), np.maximum(hi, d.X.max(0))
             y = d.Y.astype(np.int64)
             sy += y.sum(0)
             co += y.T @ y
@@ -171,68 +170,4 @@ class ParquetCommunity:
             raise InputDataError(f"no training rows in {self.path}")
         mean_c = sx / n
         sd = np.sqrt(np.maximum(sxx / n - mean_c ** 2, 0.0))
-        return StreamStats(n, mean_c + shift, np.where(sd > 0, sd, 1.0), sy / n, co)
-
-
-class ParquetBatches:
-    """Shuffled mini-batches from units of a :class:`ParquetCommunity` (a batch source for ``train_module``).
-
-    Parameters
-    ----------
-    data : ParquetCommunity
-    units : sequence of int
-        The training units.
-    x_mean, x_scale : ndarray of shape (n_features,)
-        Standardisation applied to every batch.
-    buffer_units : int, default=4
-        Row groups shuffled together.
-    """
-
-    def __init__(self, data: ParquetCommunity, units: Sequence[int], x_mean: np.ndarray, x_scale: np.ndarray,
-                 buffer_units: int = 4):
-        if buffer_units < 1:
-            raise InputDataError(f"buffer_units must be >= 1, got {buffer_units}")
-        self.data = data
-        self.units = np.asarray(units, dtype=np.int64)
-        self.x_mean = np.asarray(x_mean, dtype=np.float64)
-        self.x_scale = np.asarray(x_scale, dtype=np.float64)
-        self.buffer_units = int(buffer_units)
-
-    @property
-    def n_sites(self) -> int:
-        return int(self.data.unit_rows[self.units].sum())
-
-    def _plan(self, epoch: int, seed: int, world: int) -> list[np.ndarray]:
-        order = self.units[np.random.default_rng([seed, epoch]).permutation(self.units.size)]
-        return [order[r::world] for r in range(world)]
-
-    def batches(self, epoch: int, seed: int, batch_size: int, ctx, device) -> Iterator:
-        """Yield this rank's batches for ``epoch`` (see the module docstring)."""
-        import torch
-
-        from jsdm_hot.train import Batch
-
-        plan = self._plan(epoch, seed, ctx.world_size)
-        local_bs = max(2, batch_size // ctx.world_size)
-        steps = min(int(self.data.unit_rows[p].sum()) // local_bs for p in plan)
-        if steps == 0:
-            raise InputDataError(f"{self.data.path}: too few training rows per process for batches of {local_bs}")
-        rng = np.random.default_rng([seed, epoch, ctx.rank])
-        mine = plan[ctx.rank]
-        x_left = np.zeros((0, len(self.x_mean)), dtype=np.float32)
-        y_left = np.zeros((0, len(self.data.species)), dtype=np.float32)
-        done = 0
-        for start in range(0, mine.size, self.buffer_units):
-            parts = [self.data.read_unit(int(u)) for u in mine[start:start + self.buffer_units]]
-            x = np.concatenate([x_left, *[((d.X - self.x_mean) / self.x_scale).astype(np.float32) for d in parts]])
-            y = np.concatenate([y_left, *[d.Y.astype(np.float32) for d in parts]])
-            perm = rng.permutation(x.shape[0])
-            x, y = x[perm], y[perm]
-            n_full = x.shape[0] // local_bs
-            for b in range(n_full):
-                if done == steps:
-                    return
-                sl = slice(b * local_bs, (b + 1) * local_bs)
-                yield Batch(torch.as_tensor(x[sl], device=device), torch.as_tensor(y[sl], device=device))
-                done += 1
-            x_left, y_left = x[n_full * local_bs:], y[n_full * local_bs:]
+        return StreamStats(n, mean_c + shift, np.where(sd > 0, sd, 1.0), sy / n, co, lo, hi)

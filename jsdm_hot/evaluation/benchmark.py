@@ -15,8 +15,8 @@ The reusable core of ``jsdm-hot benchmark`` and ``benchmarks/accuracy.py``::
 
 (:func:`run_benchmark` does exactly this loop.)
 
-Models are named by :data:`MODEL_NAMES`: ``"hotvae"`` is :class:`jsdm_hot.HotVAE`,
-the others are the baselines of :data:`jsdm_hot.baselines.BASELINES`. Each is
+Models are named as in :data:`jsdm_hot.registry.MODEL_NAMES`: ``"hotvae"`` is
+:class:`jsdm_hot.HotVAE`, the others are the baselines. Each is
 fitted on the training sites with the validation sites for early stopping and
 decision thresholds, then scored on the test sites with the five MLC metrics of
 :func:`jsdm_hot.metrics.mlc.mlc_report` (ebF1 with sites empty in both scored 1,
@@ -37,14 +37,11 @@ import pandas as pd
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.metrics.mlc import MLC_METRICS, mlc_report
+from jsdm_hot.registry import check_model_names, make_model
 
 __all__ = [
-    "MODEL_NAMES",
     "METRICS",
     "METRIC_LABELS",
-    "check_model_names",
-    "model_param_names",
-    "make_model",
     "run_one",
     "run_benchmark",
     "aggregate",
@@ -67,96 +64,6 @@ METRIC_LABELS: dict[str, str] = {
     "fit_seconds": "fit (s)",
 }
 
-#: Keys of a HotVAE's ``params`` that go to the estimator rather than to its HotVAEConfig.
-_HOTVAE_ESTIMATOR_PARAMS = ("graph", "device")
-
-
-def _baselines() -> dict[str, type]:
-    from jsdm_hot.baselines import BASELINES
-
-    return BASELINES
-
-
-def _model_names() -> tuple[str, ...]:
-    return ("hotvae", *_baselines())
-
-
-#: Valid model names: ``"hotvae"`` then the baselines (``logistic``, ``mlknn``, ``mpvae``, ``lamp``, ``c2ae``).
-MODEL_NAMES: tuple[str, ...] = _model_names()
-
-
-def check_model_names(names: Iterable[str]) -> list[str]:
-    """Validate model names; return them as a list (order kept, duplicates removed).
-
-    Raises
-    ------
-    InputDataError
-        For an unknown name or an empty list; the message lists the valid names.
-    """
-    out: list[str] = []
-    for name in names:
-        if name not in MODEL_NAMES:
-            raise InputDataError(f"unknown model {name!r}; valid model names are: {', '.join(MODEL_NAMES)}")
-        if name not in out:
-            out.append(name)
-    if not out:
-        raise InputDataError(f"no model given; valid model names are: {', '.join(MODEL_NAMES)}")
-    return out
-
-
-def model_param_names(model_name: str) -> tuple[str, ...]:
-    """Names accepted in ``params`` for ``model_name`` (sorted).
-
-    ``hotvae``: the fields of :class:`jsdm_hot.HotVAEConfig` plus ``graph`` and
-    ``device``; a baseline: its constructor parameters except ``random_state``
-    (the seed of :func:`run_one` sets it).
-    """
-    check_model_names([model_name])
-    if model_name == "hotvae":
-        from jsdm_hot.config import HotVAEConfig
-
-        return tuple(sorted({f.name for f in fields(HotVAEConfig)} | set(_HOTVAE_ESTIMATOR_PARAMS)))
-    return tuple(sorted(set(_baselines()[model_name]().get_params()) - {"random_state"}))
-
-
-def make_model(model_name: str, params: Mapping[str, Any] | None = None, seed: int = 0):
-    """An unfitted estimator for ``model_name`` with hyper-parameters ``params``.
-
-    Parameters
-    ----------
-    model_name : str
-        One of :data:`MODEL_NAMES`.
-    params : mapping, optional
-        ``hotvae``: :class:`~jsdm_hot.HotVAEConfig` fields (e.g. ``max_epochs``,
-        ``d_model``) and the estimator's ``graph`` / ``device``; a baseline: its
-        constructor arguments. See :func:`model_param_names`.
-    seed : int
-        The estimator's ``random_state``.
-
-    Returns
-    -------
-    HotVAE or BaselineEstimator
-
-    Raises
-    ------
-    InputDataError
-        Unknown model name or parameter (the message lists the valid ones), or
-        an invalid HotVAE configuration.
-    """
-    params = dict(params or {})
-    valid = model_param_names(model_name)
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise InputDataError(f"unknown parameter(s) {unknown} for model {model_name!r}; valid: {', '.join(valid)}")
-    if model_name == "hotvae":
-        from jsdm_hot import HotVAE, HotVAEConfig
-
-        est_kw = {k: params.pop(k) for k in _HOTVAE_ESTIMATOR_PARAMS if k in params}
-        cfg = HotVAEConfig.from_dict(params).validate()
-        return HotVAE(cfg, random_state=int(seed), progress=False, **est_kw)
-    return _baselines()[model_name](random_state=int(seed), **params)
-
-
 def run_one(
     model_name: str,
     params: Mapping[str, Any] | None,
@@ -172,10 +79,9 @@ def run_one(
     Parameters
     ----------
     model_name : str
-        One of :data:`MODEL_NAMES` (``"hotvae"`` → :class:`jsdm_hot.HotVAE` with a
-        :class:`~jsdm_hot.HotVAEConfig` built from ``params``).
+        One of :data:`jsdm_hot.registry.MODEL_NAMES`.
     params : mapping or None
-        Hyper-parameters, see :func:`make_model`.
+        Keyword parameters of the model, see :func:`jsdm_hot.registry.make_model`.
     train, val, test : CommunityData
         Sites with occurrences, same species and covariates (e.g. from
         :func:`jsdm_hot.data.splits.train_val_test_split`). ``val`` is used for
@@ -201,7 +107,7 @@ def run_one(
             raise InputDataError(f"run_one: {name} must be a CommunityData with occurrences")
     t0 = time.perf_counter()
     model.fit(train, X_val=val)
-    fit_seconds = time.perf_counter() - t0
+    fit_seconds = time.perf_counter() - t0  # everything fit does (inputs, graph, training, thresholds)
     prob = model.predict_proba(test)
     y_test = test.select_species(list(model.species_)).Y
     metrics = mlc_report(y_test, prob, model.thresholds_)
@@ -240,7 +146,7 @@ def run_benchmark(
     data : CommunityData
         All sites, with occurrences.
     models : mapping name → params
-        Models to run (see :func:`make_model`); all are checked before any fit.
+        Models to run (see :func:`jsdm_hot.registry.make_model`); all are checked before any fit.
     seeds : sequence of int
         Seed ``s`` seeds both the train/val/test split and the models.
     split : {"random", "spatial", "temporal"}

@@ -34,60 +34,14 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from jsdm_hot.errors import InputDataError, ModelFileError
+from jsdm_hot.registry import load_model
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_model", "dask_client", "map_chunks"]
+__all__ = ["dask_client", "map_chunks"]
 
 _MODEL_CACHE: dict[tuple[str, str, int], Any] = {}
 _MODEL_LOCK = threading.Lock()
-
-
-def _estimator_class(class_name: str) -> Any:
-    import jsdm_hot
-
-    if class_name == "HotVAE":
-        return jsdm_hot.HotVAE
-    from jsdm_hot.baselines import BASELINES
-
-    for cls in BASELINES.values():
-        if cls.__name__ == class_name:
-            return cls
-    raise ModelFileError(f"model class {class_name!r} is not a jsdm-hot estimator (HotVAE or "
-                         f"{', '.join(c.__name__ for c in BASELINES.values())})")
-
-
-def load_model(path: str | os.PathLike, device: str = "auto") -> Any:
-    """Load a saved model directory with the ``load`` of the class recorded in its ``config.json``.
-
-    Parameters
-    ----------
-    path : path-like
-        Directory written by ``HotVAE.save`` or a baseline's ``save``.
-    device : str, default="auto"
-
-    Returns
-    -------
-    HotVAE or BaselineEstimator
-
-    Raises
-    ------
-    ModelFileError
-        Unknown class; the class's ``load`` raises for missing or damaged
-        directories (a directory without a readable ``config.json`` is handed
-        to ``HotVAE.load``, whose message says what is wrong).
-    """
-    from jsdm_hot.io import CONFIG_FILE
-
-    class_name = "HotVAE"
-    try:
-        with open(os.path.join(os.fspath(path), CONFIG_FILE), encoding="utf-8") as fh:
-            meta = json.load(fh)
-        if isinstance(meta, dict) and isinstance(meta.get("class_name"), str):
-            class_name = meta["class_name"]
-    except (OSError, ValueError):
-        pass
-    return _estimator_class(class_name).load(path, device=device)
 
 
 def _worker_model(model_dir: str, device: str) -> Any:

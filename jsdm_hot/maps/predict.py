@@ -259,7 +259,7 @@ def predict_map(
 
     model_dir = None
     if isinstance(model, (str, os.PathLike)):
-        from jsdm_hot.maps.cluster import load_model
+        from jsdm_hot.registry import load_model
 
         model_dir = os.path.abspath(os.fspath(model))
         model = load_model(model_dir, device=device)

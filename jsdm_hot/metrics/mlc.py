@@ -32,7 +32,7 @@ Conventions (where the definitions leave a 0/0):
 
 Binarisation: ``ŷ = y_score >= threshold`` (as MPVAE), with one global threshold
 or one per species. Thresholds must come from validation data
-(:mod:`jsdm_hot.thresholds`).
+(:mod:`jsdm_hot.training.thresholds`).
 """
 
 from __future__ import annotations

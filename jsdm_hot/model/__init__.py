@@ -1,5 +1,6 @@
 """HOT-VAE neural network modules (tensors in, tensors out)."""
 
+from jsdm_hot.model.config import PAPER_GRID, ModelConfig
 from jsdm_hot.model.decoder import HotDecoder, HotDecoderLayer, MultiHeadAttention
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder, reparameterize
 from jsdm_hot.model.hotvae import HotVAEModule
@@ -22,6 +23,8 @@ __all__ = [
     "HotVAEOutput",
     "LossOutput",
     "MLPEncoder",
+    "ModelConfig",
+    "PAPER_GRID",
     "MultiHeadAttention",
     "bce_loss",
     "intermediate_bce_loss",

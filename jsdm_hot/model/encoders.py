@@ -54,7 +54,7 @@ class MLPEncoder(GaussianSubspaceEncoder):
     n_inputs, n_subspaces, latent_dim : int
         See :class:`GaussianSubspaceEncoder`.
     hidden : int
-        Hidden width (``HotVAEConfig.encoder_hidden``).
+        Hidden width (``ModelConfig.encoder_hidden``).
     dropout : float
         Dropout probability after each hidden layer.
     """

@@ -57,7 +57,7 @@ branches (plugged-in encoders are not introspected).
 
 from __future__ import annotations
 
-from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.errors import InputDataError
 
 __all__ = ["DECODER_TERMS", "forward_flops_per_site", "training_flops_per_site", "BACKWARD_FACTOR"]
@@ -98,12 +98,12 @@ def _decoder(n_species: int, n_latent: int, latent_dim: int, d: int, n_layers: i
     }
 
 
-def forward_flops_per_site(config: HotVAEConfig, n_features: int, n_species: int, *, mode: str = "train") -> dict[str, int]:
+def forward_flops_per_site(config: ModelConfig, n_features: int, n_species: int, *, mode: str = "train") -> dict[str, int]:
     """Matmul FLOPs of one forward pass, per site (see the module docstring for the formula).
 
     Parameters
     ----------
-    config : HotVAEConfig
+    config : ModelConfig
     n_features, n_species : int
         p and L.
     mode : {"train", "predict"}
@@ -136,7 +136,7 @@ def forward_flops_per_site(config: HotVAEConfig, n_features: int, n_species: int
     return out
 
 
-def training_flops_per_site(config: HotVAEConfig, n_features: int, n_species: int) -> dict[str, int]:
+def training_flops_per_site(config: ModelConfig, n_features: int, n_species: int) -> dict[str, int]:
     """Matmul FLOPs of one training step, per site: ``3 ×`` the training forward.
 
     Forward of ``module(x, y)`` plus its backward, with the convention backward ≈ 2 ×

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from jsdm_hot.config import HotVAEConfig
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
+from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.decoder import HotDecoder
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder, reparameterize
 from jsdm_hot.model.outputs import DecoderOutput, HotVAEOutput, LossOutput
@@ -48,8 +48,8 @@ class HotVAEModule(nn.Module):
         p, width of ``x``.
     n_species : int
         L, width of ``y``.
-    config : HotVAEConfig
-        Architecture and loss weights (validated here).
+    config : ModelConfig, optional
+        Architecture and loss weights (default ``ModelConfig()``).
     mask : bool array or Tensor of shape (L, L), optional
         Label graph; ``mask[i, j]`` True lets species i attend to species j. The
         diagonal is forced True. ``None`` means the complete graph.
@@ -72,7 +72,7 @@ class HotVAEModule(nn.Module):
         self,
         n_features: int,
         n_species: int,
-        config: HotVAEConfig | None = None,
+        config: ModelConfig | None = None,
         mask=None,
         bias=None,
         *,
@@ -80,7 +80,7 @@ class HotVAEModule(nn.Module):
         label_encoder: GaussianSubspaceEncoder | None = None,
     ) -> None:
         super().__init__()
-        config = (config or HotVAEConfig()).validate()
+        config = config or ModelConfig()
         if n_features < 1 or n_species < 1:
             raise InputDataError(f"need at least one feature and one species, got n_features={n_features}, n_species={n_species}")
         self.config = config
@@ -244,6 +244,13 @@ class HotVAEModule(nn.Module):
         """
         mu, _ = self.encode_x(x)
         return self.decode(mu).logits
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Occurrence probabilities ``sigmoid(predict_logits(x))`` in float32, shape (B, n_species).
+
+        The training loop's validation and the estimator's ``predict_proba`` use this.
+        """
+        return torch.sigmoid(self.predict_logits(x).float())
 
     def sample_logits(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Logits of one joint posterior draw per site: ``z ~ q_ψ(z|x)``, decoded.

@@ -3,7 +3,7 @@
 jsdm-hot does not run its own cluster engine: ``torchrun`` (or Slurm + ``torchrun``)
 starts one process per GPU (or per CPU worker with the gloo backend) and sets
 ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``;
-:func:`init_from_env` joins that process group. :func:`jsdm_hot.train.train_module`
+:func:`init_from_env` joins that process group. :func:`jsdm_hot.training.train_module`
 then reads :func:`context` and
 
 * splits every global batch of ``batch_size`` sites into contiguous per-rank

@@ -1,0 +1,450 @@
+"""HotVAE: the scikit-learn style estimator users fit, predict, sample, save and load.
+
+It is glue over the estimator contract (:class:`~jsdm_hot.estimators.base.JsdmEstimator`:
+inputs, hold-out, standardisation, thresholds, draws, files): the network is
+:class:`jsdm_hot.model.HotVAEModule`, the loop :func:`jsdm_hot.training.train_module`,
+the label graph :func:`jsdm_hot.phylo.build_label_graph` (complete, co-occurrence
+prior, phylogenetic from a Newick tree, or their combinations), the draws
+:mod:`jsdm_hot.estimators.posterior`.
+
+Data-aware defaults (``"auto"``), each resolved in ``fit`` and logged:
+
+* ``graph="auto"``: ``"phylo+prior"`` when a ``tree`` is given (related *or*
+  co-occurring species attend to each other; the best maF1 of the roccupy graph
+  ablation, ``benchmarks/results/graph_ablation.md``), else ``"complete"``.
+* ``lambda2="auto"`` (ranking-loss weight, Eq 16): 0 when the training sites hold
+  fewer than :data:`SPARSE_RICHNESS` species on average (checklist data), else 1
+  (the paper's grid minimum). On the sparse eBird roccupy checklists (about one
+  species per checklist) ``lambda2=1`` predicted a mean richness of 2.7–2.9
+  against 0.97 observed, ``lambda2=0`` 0.91 (issue 15); on the dense tarentaise
+  communities (nine species per site) ``lambda2=1`` was better (maF1 0.316 vs 0.303).
+* ``d_model="auto"``: the paper's 200 on a GPU; :data:`CPU_D_MODEL` on a CPU, so
+  a first fit on a laptop takes minutes, not a quarter of an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from jsdm_hot.errors import InputDataError, ModelFileError
+from jsdm_hot.estimators.base import JsdmEstimator
+from jsdm_hot.estimators.inputs import FitData
+from jsdm_hot.graph import LabelGraph
+from jsdm_hot.model.config import ModelConfig
+from jsdm_hot.training.config import TrainConfig
+from jsdm_hot.training.device import resolve_device
+
+__all__ = ["HotVAE", "GRAPH_KINDS", "SPARSE_RICHNESS", "CPU_D_MODEL"]
+
+logger = logging.getLogger(__name__)
+
+#: Label graph kinds accepted by ``HotVAE(graph=...)``.
+GRAPH_KINDS = ("auto", "complete", "prior", "phylo", "phylo+prior", "phylo&prior")
+#: ``lambda2="auto"`` is 0 below this mean number of species per training site.
+SPARSE_RICHNESS = 3.0
+#: ``d_model="auto"`` on a CPU.
+CPU_D_MODEL = 64
+
+_MODEL_FIELDS = ModelConfig.field_names()
+_TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_delta", "grad_clip")
+
+
+def _init_readout_bias(module, prevalence: np.ndarray) -> None:
+    """Start each species' readout bias (Eq 9) at the logit of its training prevalence.
+
+    Not in the paper (which does not state its initialisation); it removes the
+    first epochs spent learning prevalences, which matters on small data sets.
+    Prevalences are clipped to [1e-3, 1 - 1e-3] so absent species stay finite.
+
+    Parameters
+    ----------
+    prevalence : ndarray of shape (n_species,)
+    """
+    prev = np.clip(prevalence, 1e-3, 1 - 1e-3)
+    with torch.no_grad():
+        module.decoder.readout_bias.copy_(torch.as_tensor(np.log(prev / (1 - prev)), dtype=torch.float32))
+
+
+class HotVAE(JsdmEstimator):
+    """HOT-VAE joint species distribution model (Zhao et al., AAAI 2021).
+
+    Parameters
+    ----------
+    d_model : int or "auto", default="auto"
+        Decoder width (paper grid 100, 200, 512); ``"auto"``: 200 on a GPU,
+        :data:`CPU_D_MODEL` on a CPU.
+    n_layers, n_heads, latent_dim, n_subspaces_x, n_subspaces_y, encoder_hidden, dropout
+        Architecture, see :class:`jsdm_hot.model.ModelConfig`.
+    lambda0, lambda1, beta : float
+        Eq 17 weights of the final BCE, the intermediate BCE and the KL term.
+    lambda2 : float or "auto", default="auto"
+        Weight of the ranking loss (see the module docstring for ``"auto"``).
+    lr, weight_decay, batch_size, max_epochs, patience, min_delta, grad_clip
+        Optimisation, see :class:`jsdm_hot.training.TrainConfig`.
+    graph : {"auto", "complete", "prior", "phylo", "phylo+prior", "phylo&prior"}, default="auto"
+        Label graph of the decoder's species→species attention, built from the
+        training sites only (never the validation or test sites).
+    tree : str, Path or Phylogeny, optional
+        Newick phylogeny of the species, for the ``phylo`` kinds; names are
+        reconciled with the species (normalisation, ``synonyms``).
+    synonyms : mapping or path, optional
+        Extra name synonyms (old → new) for the reconciliation.
+    tree_unmatched : {"error", "drop", "connect"}, default="error"
+        Species missing from the tree: raise, drop them from the model (listed
+        in the log and ``label_graph_.info``), or connect them to all species.
+    phylo_k : int, default=3
+        The phylo graph links each species to its k closest relatives.
+    threshold_mode : {"per_label", "global"}, default="per_label"
+        Decision thresholds chosen on the validation sites.
+    val_fraction : float or None, default=0.1
+        Share of the training sites held out for early stopping and thresholds
+        when ``fit`` gets no validation data.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+    random_state : int, default=0
+        Seeds initialisation, dropout, shuffling and the validation split.
+    progress : bool, default=False
+        Show a progress bar over epochs.
+    checkpoint_dir : str or Path, optional
+        Write a training checkpoint after every epoch; ``fit(resume=True)``
+        continues from it.
+
+    Attributes
+    ----------
+    module_ : HotVAEModule
+    label_graph_ : LabelGraph
+        The graph used (``kind`` says which; tree reconciliation in ``info["tree"]``).
+    model_config_ : ModelConfig
+        The resolved network settings (``"auto"`` replaced by the values chosen).
+    train_config_ : TrainConfig
+    best_epoch_ : int
+    stopped_early_ : str
+    device_ : torch.device
+    species_, feature_names_in_, n_features_in_, x_mean_, x_scale_, x_min_, x_max_,
+    thresholds_, history_, fit_seconds_
+        See :class:`~jsdm_hot.estimators.base.JsdmEstimator`.
+
+    Examples
+    --------
+    >>> from jsdm_hot import HotVAE
+    >>> from jsdm_hot.data.simulate import simulate_community
+    >>> sim = simulate_community(n_sites=300, n_species=8, seed=1)
+    >>> model = HotVAE(max_epochs=3, d_model=32).fit(sim.data)
+    >>> model.predict_proba(sim.data).shape
+    (300, 8)
+    """
+
+    _uses_label_graph = True
+
+    def __init__(
+        self,
+        *,
+        d_model: int | str = "auto",
+        n_layers: int = 2,
+        n_heads: int = 4,
+        latent_dim: int = 64,
+        n_subspaces_x: int = 1,
+        n_subspaces_y: int = 1,
+        encoder_hidden: int = 256,
+        dropout: float = 0.1,
+        lambda0: float = 1.0,
+        lambda1: float = 0.1,
+        lambda2: float | str = "auto",
+        beta: float = 1e-4,
+        lr: float = 7.5e-4,
+        weight_decay: float = 0.0,
+        batch_size: int = 128,
+        max_epochs: int = 200,
+        patience: int = 20,
+        min_delta: float = 1e-4,
+        grad_clip: float = 5.0,
+        graph: str = "auto",
+        tree: Any = None,
+        synonyms: Any = None,
+        tree_unmatched: str = "error",
+        phylo_k: int = 3,
+        threshold_mode: str = "per_label",
+        val_fraction: float | None = 0.1,
+        device: str = "auto",
+        random_state: int | None = 0,
+        progress: bool = False,
+        checkpoint_dir: str | Path | None = None,
+    ):
+        self.d_model = d_model
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.latent_dim = latent_dim
+        self.n_subspaces_x = n_subspaces_x
+        self.n_subspaces_y = n_subspaces_y
+        self.encoder_hidden = encoder_hidden
+        self.dropout = dropout
+        self.lambda0 = lambda0
+        self.lambda1 = lambda1
+        self.lambda2 = lambda2
+        self.beta = beta
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_delta = min_delta
+        self.grad_clip = grad_clip
+        self.graph = graph
+        self.tree = tree
+        self.synonyms = synonyms
+        self.tree_unmatched = tree_unmatched
+        self.phylo_k = phylo_k
+        self.threshold_mode = threshold_mode
+        self.val_fraction = val_fraction
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.checkpoint_dir = checkpoint_dir
+
+    # ------------------------------------------------------------------ settings
+    def _validate_params(self) -> None:
+        if self.graph not in GRAPH_KINDS:
+            raise InputDataError(f"graph must be one of {', '.join(GRAPH_KINDS)}, got {self.graph!r}")
+        if self.graph.startswith("phylo") and self.tree is None:
+            raise InputDataError(f"graph={self.graph!r} needs a phylogeny: pass tree=PATH.nwk (--tree)")
+        if self.d_model != "auto" and (isinstance(self.d_model, bool) or not isinstance(self.d_model, int)):
+            raise InputDataError(f"d_model must be a positive integer or 'auto', got {self.d_model!r}")
+        if self.lambda2 != "auto" and not isinstance(self.lambda2, (int, float)):
+            raise InputDataError(f"lambda2 must be a number >= 0 or 'auto', got {self.lambda2!r}")
+        self._train_config()  # validates the optimisation settings
+
+    def graph_kind(self) -> str:
+        """The label graph kind ``fit`` builds: ``graph``, with ``"auto"`` resolved."""
+        if self.graph != "auto":
+            return self.graph
+        return "phylo+prior" if self.tree is not None else "complete"
+
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(**{k: getattr(self, k) for k in _TRAIN_FIELDS}, threshold_mode=self.threshold_mode)
+
+    def _model_config(self, richness: float, device: torch.device) -> ModelConfig:
+        """The network settings with ``"auto"`` resolved from the mean training richness and the device."""
+        values = {k: getattr(self, k) for k in _MODEL_FIELDS}
+        if values["d_model"] == "auto":
+            values["d_model"] = 200 if device.type == "cuda" else CPU_D_MODEL
+            logger.info("d_model='auto': %d on %s", values["d_model"], device.type)
+        if values["lambda2"] == "auto":
+            if richness < SPARSE_RICHNESS:
+                values["lambda2"] = 0.0
+                logger.warning("lambda2='auto': 0 (no ranking loss) because the training sites hold %.2f species on "
+                               "average (< %g, sparse checklist-like data, where the ranking loss inflates richness); "
+                               "set lambda2 to override", richness, SPARSE_RICHNESS)
+            else:
+                values["lambda2"] = 1.0
+                logger.info("lambda2='auto': 1 (%.2f species per training site on average)", richness)
+        return ModelConfig(**values)
+
+    # ------------------------------------------------------------------ graph
+    def _label_graph(self, label_graph, data: FitData):
+        """Build the label graph from the training sites (or check the given one); drop unmatched species."""
+        if label_graph is not None:
+            return super()._label_graph(label_graph, data)
+        from jsdm_hot.phylo import build_label_graph
+
+        kind = self.graph_kind()
+        if self.graph == "auto":
+            logger.info("graph='auto': %s%s", kind, " (a tree was given)" if self.tree is not None else "")
+        tree = self.tree if kind.startswith("phylo") else None
+        if self.tree is not None and tree is None:
+            logger.info("graph=%r does not use the tree", kind)
+        graph, report = build_label_graph(kind, data.Y, data.species, tree=tree, synonyms=self.synonyms,
+                                          unmatched=self.tree_unmatched, phylo_k=self.phylo_k)
+        if report is not None:
+            logger.info("tree reconciliation: %s", report.summary() if hasattr(report, "summary") else report)
+        if tuple(graph.species) != tuple(data.species):
+            dropped = sorted(set(data.species) - set(graph.species))
+            logger.warning("dropping %d species without a tip in the tree (tree_unmatched='drop'): %s",
+                           len(dropped), ", ".join(dropped))
+            data = data.select_species(graph.species)
+        return graph, data
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, Y=None, *, X_val=None, Y_val=None, label_graph: LabelGraph | None = None,
+            resume: bool = False) -> "HotVAE":
+        """Train on sites ``X`` with occurrences ``Y``.
+
+        Parameters
+        ----------
+        X : CommunityData, ParquetCommunity, DataFrame or array-like of shape (n_sites, n_features)
+            A CommunityData carries its occurrences (leave ``Y`` None). A
+            :class:`~jsdm_hot.data.streaming.ParquetCommunity` trains from disk,
+            row group by row group (data larger than memory); without ``X_val``
+            a ``val_fraction`` share of its row groups is held out and read into
+            memory for validation.
+        Y : array-like of shape (n_sites, n_species), optional
+        X_val, Y_val : validation data in the same forms, optional
+            Used for early stopping, model selection (maF1) and thresholds.
+            Without them ``val_fraction`` of ``X`` is held out at random.
+        label_graph : LabelGraph, optional
+            Overrides ``graph``; its species must equal the data's.
+        resume : bool
+            Continue from the checkpoint in ``checkpoint_dir``.
+
+        Returns
+        -------
+        self
+        """
+        from jsdm_hot.data.streaming import ParquetCommunity
+
+        self._resume = bool(resume)
+        try:
+            if isinstance(X, ParquetCommunity):
+                return self._fit_stream(X, X_val, label_graph)
+            return super().fit(X, Y, X_val=X_val, Y_val=Y_val, label_graph=label_graph)
+        finally:
+            del self._resume
+
+    def _fit_stream(self, data, X_val, label_graph: LabelGraph | None) -> "HotVAE":
+        """``fit`` on a ParquetCommunity: statistics from one streaming pass, then training from disk."""
+        import time
+
+        from jsdm_hot.data.splits import holdout_split
+        from jsdm_hot.data.streaming import ParquetCommunity
+        from jsdm_hot.training.batches import ParquetBatches
+
+        self._check_params()
+        self._forget_fit()
+        species, cov_names = data.species, data.covariates
+        units = np.arange(data.n_units)
+        if X_val is None:
+            if data.n_units < 2 or self.val_fraction is None:
+                raise InputDataError(f"{data.path}: give validation data (X_val) or a parquet file with several row "
+                                     "groups and a val_fraction")
+            val_units, units = holdout_split(data.n_units, float(self.val_fraction), self.random_state)
+            val = data.read(val_units)
+        else:
+            val = X_val.read() if isinstance(X_val, ParquetCommunity) else X_val
+            if not getattr(val, "has_occurrences", False):
+                raise InputDataError("X_val for a parquet training set must be a CommunityData or ParquetCommunity "
+                                     "with occurrences")
+        Xv = val.align_covariates(cov_names).X
+        Yv = val.select_species(species).Y
+        stats = data.scan(units)
+        logger.info("streaming %d training sites in %d row groups from %s", stats.n_sites, units.size, data.path)
+        if label_graph is None:
+            kind = self.graph_kind()
+            if kind == "prior":
+                label_graph = LabelGraph.prior_from_counts(stats.cooccurrence, species)
+            elif kind == "complete":
+                label_graph = LabelGraph.complete(species)
+            else:
+                raise InputDataError(f"graph {kind!r} needs the in-memory path; streaming supports complete or prior")
+        self._set_inputs(species, cov_names, None, None, stats=(stats.x_mean, stats.x_scale, stats.x_min, stats.x_max))
+        source = ParquetBatches(data, units, stats.x_mean, stats.x_scale)
+        xv = self._standardise(Xv)
+        t0 = time.perf_counter()
+        self._train(source, None, xv, Yv, label_graph, prevalence=stats.prevalence)
+        self.fit_seconds_ = time.perf_counter() - t0
+        self._set_thresholds(xv, Yv)
+        return self
+
+    def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
+        self._train(X, Y, X_val, Y_val, label_graph, prevalence=Y.mean(0))
+
+    def _train(self, train, y_train, x_val, y_val, label_graph: LabelGraph, *, prevalence: np.ndarray) -> None:
+        """Build the module and train it on standardised data; set the model's fitted attributes.
+
+        ``train`` is an ndarray of shape (n_train, n_features) with ``y_train``, or a
+        batch source with ``y_train=None`` (see :func:`jsdm_hot.training.train_module`).
+        """
+        from jsdm_hot.model import HotVAEModule
+        from jsdm_hot.training.distributed import context as dist_context
+        from jsdm_hot.training.loop import train_module
+
+        if x_val is None:
+            raise InputDataError("HotVAE needs validation sites for early stopping and thresholds: give X_val or "
+                                 "a val_fraction")
+        device = resolve_device(self.device)
+        ctx = dist_context()
+        if ctx.enabled and device.type == "cuda":  # one GPU per process under torchrun
+            device = torch.device("cuda", ctx.local_rank)
+        model_cfg = self._model_config(float(np.sum(prevalence)), device)
+        train_cfg = self._train_config()
+        seed = self._seed()
+        L = len(self.species_)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            module = HotVAEModule(
+                self.n_features_in_, L, model_cfg,
+                mask=torch.as_tensor(label_graph.mask),
+                bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
+            )
+            _init_readout_bias(module, prevalence)
+            module = module.to(device)
+            result = train_module(
+                module, train, y_train, x_val.astype(np.float32), y_val, train_cfg,
+                device=device, seed=seed, progress=self.progress,
+                checkpoint_dir=self.checkpoint_dir, resume=getattr(self, "_resume", False),
+            )
+        module.eval()
+        self.module_ = module
+        self.model_config_ = model_cfg
+        self.train_config_ = train_cfg
+        self.label_graph_ = label_graph
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.stopped_early_ = result.stopped_early
+        self.device_ = device
+        if not result.stopped_early and result.history and result.best_epoch >= len(result.history) - 2:
+            logger.warning("HotVAE was still improving at its epoch cap (max_epochs=%d, best epoch %d): "
+                           "more epochs may help", train_cfg.max_epochs, result.best_epoch)
+        logger.info("HotVAE fitted: %d species, graph %s, best epoch %d, validation maF1 %.4f",
+                    L, label_graph.kind, result.best_epoch, result.best_val_maf1)
+
+    # ------------------------------------------------------------------ predict
+    def _proba(self, X: np.ndarray) -> np.ndarray:
+        """Occurrence probabilities at the posterior mean of z (feature branch only), float32."""
+        from jsdm_hot.training.loop import predict_proba_module
+
+        return predict_proba_module(self.module_, np.asarray(X, dtype=np.float32), self.device_)
+
+    def _sample_chunk(self, X: np.ndarray, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Joint draws: one latent z per draw and site, all species from it (:func:`~.posterior.latent_draws`)."""
+        from jsdm_hot.estimators.posterior import latent_draws
+
+        return latent_draws(self.module_, X, n_draws, seed=seed, device=self.device_)
+
+    # ------------------------------------------------------------------ persistence
+    def _state_tensors(self) -> dict[str, Any]:
+        return {f"module.{k}": v for k, v in self.module_.state_dict().items()}
+
+    def _state_config(self) -> dict[str, Any]:
+        return {
+            "model_config": self.model_config_.to_dict(),
+            "train_config": self.train_config_.to_dict(),
+            "label_graph": self.label_graph_.to_dict(),
+            "best_epoch": int(self.best_epoch_),
+            "stopped_early": self.stopped_early_,
+        }
+
+    def _restore_state(self, tensors: dict[str, np.ndarray], config: dict[str, Any], device: str) -> None:
+        from jsdm_hot.model import HotVAEModule
+
+        self.model_config_ = ModelConfig(**config["model_config"])
+        self.train_config_ = TrainConfig(**config["train_config"])
+        g = config["label_graph"]
+        bias = tensors.get("module.attn_bias") if g.get("has_bias") else None
+        graph = LabelGraph.from_dict(g, bias=bias)
+        if tuple(graph.species) != self.species_:
+            raise ModelFileError("the saved label graph's species differ from the model's species")
+        module = HotVAEModule(self.n_features_in_, len(self.species_), self.model_config_,
+                              mask=torch.as_tensor(graph.mask),
+                              bias=None if graph.bias is None else torch.as_tensor(graph.bias))
+        state = {k[len("module."):]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("module.")}
+        if "attn_mask" in state:
+            state["attn_mask"] = state["attn_mask"].bool()
+        module.load_state_dict(state, strict=True)
+        self.device_ = resolve_device(device)
+        self.module_ = module.to(self.device_).eval()
+        self.label_graph_ = graph
+        self.best_epoch_ = int(config["best_epoch"])
+        self.stopped_early_ = str(config["stopped_early"])

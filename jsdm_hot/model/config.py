@@ -1,0 +1,101 @@
+"""HOT-VAE network settings (architecture and loss weights), with the paper's search grid.
+
+Optimisation settings (lr, batch size, epochs, patience) are not here: they
+belong to the training loop, :class:`jsdm_hot.training.TrainConfig`. The
+estimator :class:`jsdm_hot.HotVAE` takes both as flat keyword parameters.
+
+Defaults are taken from inside the paper's grid (Zhao et al. 2021, §Experiments):
+
+===========  ===========================  ========
+parameter    paper grid                   default
+===========  ===========================  ========
+lambda1      {0.1, 0.2, 0.3}              0.1
+lambda2      {1, 100, 1000}               1
+beta         {1e-5, 1e-4, 0}              1e-4
+d_model      {100, 200, 512}              200
+n_layers     {2, 3, 4, 5}                 2
+dropout      {0, 0.1, 0.2, 0.5}           0.1
+===========  ===========================  ========
+
+``lambda0`` (weight of the final BCE) is 1 in the paper. Values the paper does
+not give (latent size, heads, encoder width) are ours and documented on each
+field. The estimator chooses some of these from the data (``"auto"``, see
+:mod:`jsdm_hot.estimators.hotvae`); this dataclass always holds resolved numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from jsdm_hot.errors import InputDataError
+
+__all__ = ["ModelConfig", "PAPER_GRID"]
+
+#: The paper's hyper-parameter grid (network and optimiser), for searches.
+PAPER_GRID: dict[str, tuple] = {
+    "lr": (2e-4, 3e-4, 7.5e-4),
+    "lambda1": (0.1, 0.2, 0.3),
+    "lambda2": (1.0, 100.0, 1000.0),
+    "beta": (1e-5, 1e-4, 0.0),
+    "d_model": (100, 200, 512),
+    "n_layers": (2, 3, 4, 5),
+    "dropout": (0.0, 0.1, 0.2, 0.5),
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and loss weights of :class:`~jsdm_hot.model.HotVAEModule`.
+
+    Attributes
+    ----------
+    d_model : int
+        Width of species nodes and attention (paper's d).
+    n_layers : int
+        Decoder layers; n layers model (n+1)-order species interactions.
+    n_heads : int
+        Attention heads (ours: 4; must divide ``d_model``).
+    latent_dim : int
+        Size of each Gaussian latent subspace (ours: 64, as MPVAE).
+    n_subspaces_x, n_subspaces_y : int
+        J and K, the number of latent subspaces of the feature and label branch.
+    encoder_hidden : int
+        Hidden width of the 3-layer MLP encoders (ours).
+    dropout : float
+    lambda0, lambda1, lambda2, beta : float
+        Loss weights of Eq 17: final BCE, intermediate BCE, ranking loss, KL.
+    """
+
+    d_model: int = 200
+    n_layers: int = 2
+    n_heads: int = 4
+    latent_dim: int = 64
+    n_subspaces_x: int = 1
+    n_subspaces_y: int = 1
+    encoder_hidden: int = 256
+    dropout: float = 0.1
+    lambda0: float = 1.0
+    lambda1: float = 0.1
+    lambda2: float = 1.0
+    beta: float = 1e-4
+
+    def __post_init__(self) -> None:
+        for name in ("d_model", "n_layers", "n_heads", "latent_dim", "n_subspaces_x", "n_subspaces_y", "encoder_hidden"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InputDataError(f"hyper-parameter {name} must be a positive integer, got {v!r}")
+        if self.d_model % self.n_heads:
+            raise InputDataError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputDataError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("lambda0", "lambda1", "lambda2", "beta"):
+            if not getattr(self, name) >= 0:
+                raise InputDataError(f"hyper-parameter {name} must be >= 0, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))

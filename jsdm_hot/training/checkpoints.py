@@ -1,0 +1,82 @@
+"""Training checkpoints: weights, Adam state, RNG state and early-stopping state, resumable.
+
+A checkpoint is two files in the checkpoint directory (safetensors + JSON, never
+pickle), rewritten atomically after every epoch: ``resume=True`` continues from
+it and reaches the same result as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from jsdm_hot.errors import ModelFileError
+from jsdm_hot.io import atomic_write_bytes, atomic_write_text
+from jsdm_hot.training.early_stopping import EarlyStopping
+
+__all__ = ["CHECKPOINT_WEIGHTS", "CHECKPOINT_STATE", "save_checkpoint", "load_checkpoint"]
+
+CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
+CHECKPOINT_STATE = "checkpoint.json"
+
+
+def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, epoch: int,
+                    history: list, best_state: dict | None, seed: int) -> None:
+    """Write the state after ``epoch`` (weights first, then the JSON that points at them)."""
+    from safetensors.torch import save as st_save
+
+    tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    if best_state is not None:
+        tensors.update({f"best.{k}": v.detach().cpu().contiguous() for k, v in best_state.items()})
+    opt = optimizer.state_dict()
+    for pid, st in opt["state"].items():
+        for name, val in st.items():
+            tensors[f"optim.{pid}.{name}"] = torch.as_tensor(val).detach().cpu().contiguous().reshape(-1) if name == "step" else val.detach().cpu().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    state = {"epoch": epoch, "seed": seed, "history": history, "early_stopping": stopper.state_dict(),
+             "param_groups": opt["param_groups"], "has_best": best_state is not None,
+             "optim_shapes": {pid: {n: list(torch.as_tensor(v).shape) for n, v in st.items()} for pid, st in opt["state"].items()}}
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    # weights first, then the JSON that points at them: a crash between the two
+    # leaves the previous JSON, which the loader checks against the epoch stored in the weights.
+    tensors["meta.epoch"] = torch.tensor([epoch], dtype=torch.int64)
+    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors))
+    atomic_write_text(ckpt_dir / CHECKPOINT_STATE, json.dumps(state, default=float))
+
+
+def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
+    """Restore ``module``, ``optimizer``, ``stopper`` and the torch RNG in place.
+
+    Returns
+    -------
+    epoch : int
+        The last completed epoch.
+    history : list of dict
+    best_state : dict of str to Tensor or None
+        The best weights so far.
+    """
+    from safetensors.torch import load as st_load
+
+    try:
+        state = json.loads((ckpt_dir / CHECKPOINT_STATE).read_text())
+        tensors = st_load((ckpt_dir / CHECKPOINT_WEIGHTS).read_bytes())
+        if int(tensors["meta.epoch"][0]) != state["epoch"]:
+            raise ValueError("weights and state are from different epochs")
+        module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} if state["has_best"] else None
+        opt_state: dict[int, dict[str, torch.Tensor]] = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, pid, name = k.split(".", 2)
+                opt_state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v
+        optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        torch.set_rng_state(tensors["rng.torch"])
+        stopper.load_state_dict(state["early_stopping"])
+    except (OSError, json.JSONDecodeError, KeyError, RuntimeError, ValueError) as exc:
+        raise ModelFileError(
+            f"checkpoint in {ckpt_dir} cannot be resumed ({exc}); it was written for another model or data, "
+            "or is damaged — delete it or fit without resume"
+        ) from None
+    return state["epoch"], state["history"], best
