@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.2.0"
-
+from jsdm_hot._version import __version__
 from jsdm_hot.data.columns import ColumnSpec
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError, JsdmHotError, ModelFileError, NotFittedError, TreeError
@@ -38,6 +37,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "__version__",
     "ColumnSpec", "CommunityData", "LabelGraph",
     "JsdmHotError", "InputDataError", "ModelFileError", "NotFittedError", "TreeError",
     *_LAZY,

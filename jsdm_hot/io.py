@@ -45,7 +45,7 @@ _ALLOWED_FILES = {WEIGHTS_FILE, CONFIG_FILE}
 
 
 def _package_version() -> str:
-    from jsdm_hot import __version__
+    from jsdm_hot._version import __version__
 
     return __version__
 

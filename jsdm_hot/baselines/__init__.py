@@ -18,7 +18,6 @@ from jsdm_hot.baselines.lamp import LaMP
 from jsdm_hot.baselines.logistic import BinaryRelevanceLogistic
 from jsdm_hot.baselines.mlknn import MLkNN
 from jsdm_hot.baselines.mpvae import MPVAE
-
 from jsdm_hot.estimators.base import JsdmEstimator
 
 __all__ = ["BinaryRelevanceLogistic", "C2AE", "LaMP", "MLkNN", "MPVAE", "BASELINES"]

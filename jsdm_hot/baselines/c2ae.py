@@ -74,8 +74,8 @@ import torch
 from torch import nn
 
 from jsdm_hot.baselines.torch_base import TorchBaseline, check_positive_ints
-from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.estimators.base import JsdmEstimator
 
 __all__ = ["C2AE", "C2AEModule", "pairwise_exp_loss", "orthogonality_penalty"]
 

@@ -35,8 +35,8 @@ import torch
 from torch import nn
 
 from jsdm_hot.baselines.torch_base import TorchBaseline, check_positive_ints
-from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.estimators.base import JsdmEstimator
 
 __all__ = ["LaMP", "LaMPModule"]
 

@@ -20,8 +20,8 @@ import numpy as np
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.estimators.base import JsdmEstimator
 
 __all__ = ["BinaryRelevanceLogistic"]
 

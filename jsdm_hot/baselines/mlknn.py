@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.estimators.base import JsdmEstimator
 
 __all__ = ["MLkNN", "neighbour_counts"]
 

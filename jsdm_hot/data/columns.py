@@ -141,7 +141,7 @@ class ColumnSpec:
     def from_options(cls, *, species_cols: str | Sequence[str] | None = None, species_prefix: str | None = None,
                      covariate_cols: str | Sequence[str] | None = None, site_col: str | None = None,
                      lon_col: str | None = None, lat_col: str | None = None,
-                     exclude: str | Sequence[str] | None = None) -> "ColumnSpec":
+                     exclude: str | Sequence[str] | None = None) -> ColumnSpec:
         """Build from command-line style options (comma-separated strings or lists; empty → None)."""
         def listed(v) -> tuple[str, ...] | None:
             if v is None:

@@ -176,7 +176,7 @@ class CommunityData:
         crs: str | None = "EPSG:4326",
         source: str | None = None,
         extra: pd.DataFrame | None = None,
-    ) -> "CommunityData":
+    ) -> CommunityData:
         """Validate arrays and wrap them.
 
         Parameters
@@ -236,7 +236,7 @@ class CommunityData:
         require_species: bool = True,
         covariate_columns: Sequence[str] = (),
         **options,
-    ) -> "CommunityData":
+    ) -> CommunityData:
         """Split a wide site × (covariates + species) table into a CommunityData.
 
         Parameters
@@ -308,7 +308,7 @@ class CommunityData:
     def has_occurrences(self) -> bool:
         return self.Y is not None
 
-    def subset(self, index) -> "CommunityData":
+    def subset(self, index) -> CommunityData:
         """Rows ``index`` (int array or boolean mask of length n_sites) as a new CommunityData."""
         idx = np.asarray(index)
         if idx.dtype == bool:
@@ -322,7 +322,7 @@ class CommunityData:
             extra=None if self.extra is None else self.extra.iloc[idx].reset_index(drop=True),
         )
 
-    def select_species(self, species: Sequence[str]) -> "CommunityData":
+    def select_species(self, species: Sequence[str]) -> CommunityData:
         """Keep (and reorder to) the given species; unknown names raise."""
         pos = {s: i for i, s in enumerate(self.species)}
         dup = sorted({s for s in species if list(species).count(s) > 1})
@@ -334,7 +334,7 @@ class CommunityData:
         cols = [pos[s] for s in species]
         return replace(self, Y=None if self.Y is None else self.Y[:, cols], species=tuple(species))
 
-    def align_covariates(self, covariates: Sequence[str]) -> "CommunityData":
+    def align_covariates(self, covariates: Sequence[str]) -> CommunityData:
         """Reorder covariates to ``covariates`` (a model's training order); missing ones raise."""
         pos = {c: i for i, c in enumerate(self.covariates)}
         missing = [c for c in covariates if c not in pos]

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 from pathlib import Path
+
 import pandas as pd
 
 from jsdm_hot.errors import InputDataError

@@ -42,7 +42,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from jsdm_hot.errors import InputDataError, ModelFileError, NotFittedError
-from jsdm_hot.estimators.inputs import FitData, chunk_seed, prepare_fit, prediction_features
+from jsdm_hot.estimators.inputs import FitData, chunk_seed, prediction_features, prepare_fit
 
 __all__ = ["JsdmEstimator", "FORMAT_VERSION", "DEFAULT_CHUNK"]
 

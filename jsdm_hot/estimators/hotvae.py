@@ -269,7 +269,7 @@ class HotVAE(JsdmEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, Y=None, *, X_val=None, Y_val=None, label_graph: LabelGraph | None = None,
-            resume: bool = False) -> "HotVAE":
+            resume: bool = False) -> HotVAE:
         """Train on sites ``X`` with occurrences ``Y``.
 
         Parameters
@@ -303,7 +303,7 @@ class HotVAE(JsdmEstimator):
         finally:
             del self._resume
 
-    def _fit_stream(self, data, X_val, label_graph: LabelGraph | None) -> "HotVAE":
+    def _fit_stream(self, data, X_val, label_graph: LabelGraph | None) -> HotVAE:
         """``fit`` on a ParquetCommunity: statistics from one streaming pass, then training from disk."""
         import time
 

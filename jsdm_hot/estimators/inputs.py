@@ -47,7 +47,7 @@ class FitData:
     covariates: tuple[str, ...]
     species: tuple[str, ...]
 
-    def select_species(self, species: Sequence[str]) -> "FitData":
+    def select_species(self, species: Sequence[str]) -> FitData:
         """Keep (and reorder to) ``species`` in the training and validation occurrences."""
         pos = {s: i for i, s in enumerate(self.species)}
         cols = [pos[s] for s in species]

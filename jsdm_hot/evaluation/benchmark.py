@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import fields
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np

@@ -25,7 +25,6 @@ imported only here, only when a scheduler is given.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
