@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 DEMO   := demo_output
 
-.PHONY: demo test install clean
+.PHONY: demo test lint install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ demo: $(STAMP)
 		--layers richness,uncertainty,community --draws 100
 	@echo "demo written to $(DEMO)/ (model, report, maps)"
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check jsdm_hot tests benchmarks
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(VENV)/bin/python -m pytest -q
 
 clean:

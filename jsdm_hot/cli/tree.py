@@ -23,53 +23,11 @@ import numpy as np
 import typer
 
 from jsdm_hot.cli import app
+from jsdm_hot.data.columns import ColumnSpec
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.phylo import DEFAULT_PHYLO_K  # light: ete3 is imported only when a tree is read
 
-__all__ = ["tree_check", "species_from_csv"]
-
-def species_from_csv(
-    path: Path,
-    names_col: str | None = None,
-    species_prefix: str | None = None,
-    species_cols: str | None = None,
-    covariate_cols: str | None = None,
-) -> list[str]:
-    """Species names of a table, by the same column rule as ``fit`` (:class:`~jsdm_hot.data.columns.ColumnSpec`).
-
-    Parameters
-    ----------
-    path : Path
-        A wide site × species table, or a species table (with ``names_col``).
-    names_col : str, optional
-        A column holding one species name per row (a species table such as ``species.csv``).
-    species_prefix, species_cols, covariate_cols : str, optional
-        As ``fit --species-prefix / --species-cols / --covariate-cols``.
-
-    Returns
-    -------
-    list of str
-
-    Raises
-    ------
-    InputDataError
-        Missing file or column, or no species column found.
-    """
-    from jsdm_hot.data.columns import ColumnSpec
-    from jsdm_hot.data.readers import read_table
-
-    df = read_table(path)
-    if names_col is not None:
-        if names_col not in df.columns:
-            raise InputDataError(f"column {names_col!r} not in {path}; columns are {list(df.columns)}")
-        names = [s.strip() for s in df[names_col].dropna().astype(str) if s.strip()]
-        if not names:
-            raise InputDataError(f"column {names_col!r} of {path} has no species names")
-        return list(dict.fromkeys(names))
-    spec = ColumnSpec.from_options(species_cols=species_cols, species_prefix=species_prefix,
-                                   covariate_cols=covariate_cols)
-    return spec.resolve(df, source=str(path)).species
-
+__all__ = ["tree_check"]
 
 @app.command("tree-check")
 def tree_check(
@@ -92,7 +50,10 @@ def tree_check(
 
     if unmatched not in phylo.UNMATCHED_POLICIES:
         raise InputDataError(f"--tree-unmatched must be one of {', '.join(phylo.UNMATCHED_POLICIES)}, got {unmatched!r}")
-    species = species_from_csv(data, names_col, species_prefix, species_cols, covariate_cols)
+    from jsdm_hot.data.tables import species_in_table
+
+    columns = ColumnSpec.from_options(species_cols=species_cols, species_prefix=species_prefix, covariate_cols=covariate_cols)
+    species = species_in_table(data, columns, names_col=names_col)
     syn: dict[str, str] = {}
     if ebird_taxonomy is not None:
         syn.update(phylo.synonyms_from_ebird_taxonomy(ebird_taxonomy))

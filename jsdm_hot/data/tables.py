@@ -26,7 +26,7 @@ from jsdm_hot.data.readers import PARQUET_KINDS, TEXT_KINDS, read_table, table_k
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.io import atomic_target
 
-__all__ = ["read_wide_csv", "write_wide_csv"]
+__all__ = ["read_wide_csv", "write_wide_csv", "species_in_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -149,3 +149,37 @@ def write_wide_csv(data: CommunityData, path: str | os.PathLike) -> Path:
             df.to_csv(tmp, sep=TEXT_KINDS[kind], index=False, compression=compression, lineterminator="\n")
     logger.info("wrote %s (%d sites, %d species)", p, data.n_sites, data.n_species)
     return p
+
+
+def species_in_table(path: str | os.PathLike, columns: ColumnSpec | None = None, *,
+                     names_col: str | None = None) -> list[str]:
+    """Species names of a table, by the same column rule as :func:`read_wide_csv` (what ``fit`` would model).
+
+    Parameters
+    ----------
+    path : path
+        A wide site × species table, or a species list (with ``names_col``).
+    columns : ColumnSpec, optional
+        Column roles of a wide table.
+    names_col : str, optional
+        The table is a species list: this column holds one species name per row.
+
+    Returns
+    -------
+    list of str
+        In table order, duplicates removed.
+
+    Raises
+    ------
+    InputDataError
+        Missing file or column, or no species column found.
+    """
+    df = read_table(path)
+    if names_col is not None:
+        if names_col not in df.columns:
+            raise InputDataError(f"column {names_col!r} not in {path}; columns are {list(df.columns)}")
+        names = [s.strip() for s in df[names_col].dropna().astype(str) if s.strip()]
+        if not names:
+            raise InputDataError(f"column {names_col!r} of {path} has no species names")
+        return list(dict.fromkeys(names))
+    return (columns or ColumnSpec()).resolve(df, source=str(path)).species
