@@ -87,8 +87,8 @@ class ColumnRoles:
     covariates : list of str
     extra : list of str
         Other columns, kept alongside the data (dates, text, ids).
-    guessed : bool
-        True when species or covariates were inferred rather than named.
+    guessed_species, guessed_covariates : bool
+        True when the species / covariates were inferred rather than named.
     """
 
     site: str | None
@@ -97,7 +97,16 @@ class ColumnRoles:
     species: list[str] = field(default_factory=list)
     covariates: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
-    guessed: bool = False
+    guessed_species: bool = False
+    guessed_covariates: bool = False
+
+    def without_covariates(self, drop: Sequence[str]) -> "ColumnRoles":
+        """The same roles with ``drop`` moved from the covariates to the extra columns."""
+        from dataclasses import replace
+
+        gone = set(drop)
+        return replace(self, covariates=[c for c in self.covariates if c not in gone],
+                       extra=self.extra + [c for c in self.covariates if c in gone])
 
     def describe(self) -> str:
         """One line for the log: what became what."""
@@ -200,12 +209,12 @@ class ColumnSpec:
                     lon, lat, geographic = lower[a], lower[b], a != "x"
                     break
         reserved = {c for c in (site, lon, lat) if c}
-        if geographic:  # projected x/y beside lon/lat: coordinates too, not covariates
-            reserved |= {lower[n] for n in ("x", "y") if n in lower and self.covariates is None}
+        if geographic and self.covariates is None:  # projected x/y beside lon/lat: coordinates too, not covariates
+            reserved |= {c for c in cols if c.lower() in ("x", "y")}
         excluded = set(require(self.exclude, "excluded columns")) | reserved
         named_cov = require(self.covariates, "covariate columns") if self.covariates is not None else None
         from_tables = set(map(str, covariate_columns))
-        guessed = False
+        guessed_species = self.species is None and self.species_prefix is None
         if self.species is not None:
             species = require(self.species, "species columns")
         elif self.species_prefix is not None:
@@ -214,7 +223,6 @@ class ColumnSpec:
                 raise InputDataError(f"no column starts with species prefix {self.species_prefix!r}{_where(source)}; "
                                      f"the columns are {cols}")
         else:
-            guessed = True
             species = self._guess_species(df, cols, excluded | set(named_cov or ()) | from_tables, source)
             if not species and require_species:
                 raise InputDataError(f"found no 0/1 species columns{_where(source)}; name them with --species-cols "
@@ -226,11 +234,11 @@ class ColumnSpec:
                 raise InputDataError(f"columns {clash} are named both as species and as covariates")
             covariates = named_cov
         else:
-            guessed = True
             covariates = [c for c in cols if c not in taken and not _is_id_like(c) and _is_numeric(df[c])]
         extra = [c for c in cols if c not in taken and c not in covariates and c not in reserved]
-        roles = ColumnRoles(site, lon, lat, list(species), list(covariates), extra, guessed)
-        logger.info("columns%s: %s", _where(source), roles.describe())
+        roles = ColumnRoles(site, lon, lat, list(species), list(covariates), extra, guessed_species, named_cov is None)
+        if roles.guessed_species or roles.guessed_covariates:
+            logger.info("columns%s: %s", _where(source), roles.describe())
         return roles
 
     @staticmethod

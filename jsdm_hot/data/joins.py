@@ -8,7 +8,10 @@ sites **strictly, many-to-one, by a key compared as text**:
 * a key may appear only once in the table;
 * keys are compared as text after normalisation, so a numeric id in one table
   and the same id written as text in the other match (``7``, ``7.0`` and
-  ``"7"`` are one key); surrounding spaces are ignored.
+  ``"7"`` are one key); surrounding spaces are ignored;
+* a column present on both sides must hold the same values (then it is kept
+  once, e.g. a cell id repeated in a checklist table and a grid table);
+  otherwise the join is refused.
 
 :func:`join_covariate_tables` works on the raw table before column roles are
 decided (what ``jsdm-hot fit DATA --covariates checklists.csv:checklist_id
@@ -143,11 +146,16 @@ def join_covariate_tables(df: pd.DataFrame, tables: Sequence[CovariateTable], *,
                 raise InputDataError(f"join column {t.on!r} is not in {what} ({nm}); its columns are {list(table.columns)}")
         idx = match_keys(out[t.on], frame[t.on], on=t.on, where=f" in {name}")
         new = [c for c in frame.columns if c != t.on]
+        rows = frame[new].iloc[idx].reset_index(drop=True)
         clash = [c for c in new if c in out.columns]
+        differ = [c for c in clash if not key_text(out[c]).equals(key_text(rows[c]))]
+        if differ:
+            raise InputDataError(f"columns {differ} of {name} already exist in the data ({source or 'the data'}) with "
+                                 "other values; rename or drop them in one of the tables")
         if clash:
-            raise InputDataError(f"columns {clash} of {name} already exist in the data ({source or 'the data'}); "
-                                 "rename or drop them in one of the tables")
-        out = pd.concat([out, frame[new].iloc[idx].reset_index(drop=True)], axis=1)
+            logger.info("columns %s of %s repeat the data's values; kept once", clash, name)
+        new = [c for c in new if c not in clash]
+        out = pd.concat([out, rows[new]], axis=1)
         provenance.update({c: name for c in new})
         logger.info("joined %d columns of %s on %r", len(new), name, t.on)
     return out, provenance

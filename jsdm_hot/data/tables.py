@@ -85,6 +85,13 @@ def read_wide_csv(
         raise InputDataError(f"{p} has a header but no data rows")
     df, provenance = join_covariate_tables(df, covariates, source=str(p))
     roles = columns.resolve(df, source=str(p), require_species=require_species, covariate_columns=list(provenance))
+    if roles.guessed_covariates:
+        empty = {c: int(df[c].isna().sum()) for c in roles.covariates if df[c].isna().any()}
+        if empty:
+            logger.warning("left out of the covariates because they have empty cells (name covariates with "
+                           "--covariate-cols to choose): %s", ", ".join(
+                               f"{c} ({n} empty, from {provenance.get(c, p)})" for c, n in empty.items()))
+            roles = roles.without_covariates(list(empty))
     _check_missing_covariates(df, roles.covariates, roles.site, provenance, str(p))
     data = CommunityData.from_frame(
         df,

@@ -73,6 +73,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _site_ids(X: Any, n: int) -> list:
+    """Site labels of a prediction input: CommunityData ids, a DataFrame's index, else 0..n-1."""
+    ids = getattr(X, "site_ids", None)
+    if ids is None and hasattr(X, "index") and hasattr(X, "columns"):
+        ids = X.index
+    return list(ids) if ids is not None and len(ids) == n else list(range(n))
+
+
 class JsdmEstimator(BaseEstimator):
     """Base class of every jsdm-hot model (see the module docstring).
 
@@ -251,20 +259,33 @@ class JsdmEstimator(BaseEstimator):
         self.thresholds_ = np.asarray(select_thresholds(Y_val, prob, mode=self.threshold_mode), dtype=np.float64)
 
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, *, as_frame: bool = False):
         """Occurrence probabilities.
+
+        For HOT-VAE these are the feature branch's probabilities at the posterior
+        mean of z (one decoder pass); the joint draws of :meth:`sample` average to
+        nearly the same values (their mean over draws is what the richness and
+        community metrics use).
 
         Parameters
         ----------
         X : CommunityData, DataFrame or array-like of shape (n_sites, n_features)
             Matched to the training covariates by name (CommunityData, DataFrame)
             or by position (array).
+        as_frame : bool, default=False
+            Return a DataFrame indexed by site id (a CommunityData's ids, a
+            DataFrame's index, else 0..n-1) with one column per species.
 
         Returns
         -------
-        ndarray of shape (n_sites, n_species), float
+        ndarray of shape (n_sites, n_species), float, or DataFrame
         """
-        return self._proba(self._features_for_predict(X))
+        prob = self._proba(self._features_for_predict(X))
+        if not as_frame:
+            return prob
+        import pandas as pd
+
+        return pd.DataFrame(prob, index=pd.Index(_site_ids(X, prob.shape[0]), name="site_id"), columns=list(self.species_))
 
     def predict(self, X) -> np.ndarray:
         """0/1 occurrences ``predict_proba(X) >= thresholds_``.
@@ -311,17 +332,32 @@ class JsdmEstimator(BaseEstimator):
             draws, prob = self._sample_chunk(Xs[start:stop], int(n_draws), chunk_seed(seed, ci))
             yield (slice(start, stop), draws, prob) if return_prob else (slice(start, stop), draws)
 
-    def sample(self, X, n_draws: int = 100, seed: int = 0, chunk_size: int | None = None) -> np.ndarray:
+    def sample(self, X, n_draws: int = 100, seed: int = 0, chunk_size: int | None = None, *,
+               as_xarray: bool = False):
         """All posterior predictive draws at once (see :meth:`iter_samples`).
+
+        Parameters
+        ----------
+        as_xarray : bool, default=False
+            Return an ``xarray.DataArray`` with dimensions ``(draw, site, species)``
+            and site ids / species names as coordinates (needs xarray).
 
         Returns
         -------
-        ndarray of shape (n_draws, n_sites, n_species), uint8
+        ndarray of shape (n_draws, n_sites, n_species), uint8, or DataArray
         """
         parts = [d for _, d in self.iter_samples(X, n_draws, seed=seed, chunk_size=chunk_size)]
-        if not parts:
-            return np.zeros((int(n_draws), 0, len(self.species_)), dtype=np.uint8)
-        return np.concatenate(parts, axis=1)
+        draws = (np.concatenate(parts, axis=1) if parts
+                 else np.zeros((int(n_draws), 0, len(self.species_)), dtype=np.uint8))
+        if not as_xarray:
+            return draws
+        try:
+            import xarray as xr
+        except ImportError as exc:  # pragma: no cover - xarray is in the geo extra
+            raise InputDataError("as_xarray=True needs xarray (pip install 'jsdm-hot[geo]')") from exc
+        return xr.DataArray(draws, dims=("draw", "site", "species"), name="occurrence",
+                            coords={"draw": np.arange(draws.shape[0]), "site": _site_ids(X, draws.shape[1]),
+                                    "species": list(self.species_)})
 
     # ------------------------------------------------------------------ persistence
     def save(self, path, overwrite: bool = False, metadata: dict | None = None) -> Path:

@@ -97,7 +97,9 @@ def run_one(
         ``model`` (str), ``seed`` (int), the five metrics of :data:`METRICS`
         (float; ``median_auc`` is NaN when no test species has both classes),
         ``n_species_auc`` (int), ``fit_seconds`` (float, fit wall time),
-        ``best_epoch`` (int, or None for non-iterative models), ``n_train``,
+        ``best_epoch`` (int, or None for non-iterative models),
+        ``still_improving_at_cap`` (bool: the best epoch was one of the last two
+        of ``max_epochs``, so more epochs may help), ``n_train``,
         ``n_val``, ``n_test`` (int, sites).
     """
     model = make_model(model_name, params, seed)
@@ -111,12 +113,18 @@ def run_one(
     y_test = test.select_species(list(model.species_)).Y
     metrics = mlc_report(y_test, prob, model.thresholds_)
     best = getattr(model, "best_epoch_", None)
+    cap = model.get_params().get("max_epochs")
+    at_cap = bool(best is not None and cap is not None and len(model.history_) >= int(cap) and best >= len(model.history_) - 2)
+    if at_cap:
+        logger.warning("%s seed %d was still improving at its epoch cap (max_epochs=%s): more epochs may help",
+                       model_name, seed, cap)
     record: dict[str, Any] = {"model": model_name, "seed": int(seed)}
     record.update({m: float(metrics[m]) for m in METRICS})
     record.update({
         "n_species_auc": int(metrics["n_species_auc"]),
         "fit_seconds": float(fit_seconds),
         "best_epoch": None if best is None else int(best),
+        "still_improving_at_cap": at_cap,
         "n_train": int(train.n_sites),
         "n_val": int(val.n_sites),
         "n_test": int(test.n_sites),
