@@ -52,12 +52,13 @@ Modules: :mod:`~jsdm_hot.data.ebird.files` (EBD column names, header checks),
 :mod:`~jsdm_hot.data.ebird.filters` (:class:`EbirdFilters`),
 :mod:`~jsdm_hot.data.ebird.sql` and :mod:`~jsdm_hot.data.ebird.zerofill` (the
 DuckDB engine, :func:`zero_fill`), :mod:`~jsdm_hot.data.ebird.effort` (effort
-covariates, standard effort, best hour), :mod:`~jsdm_hot.data.ebird.assemble`
+covariates), :mod:`~jsdm_hot.data.ebird.standard` (standard effort for
+prediction, :func:`effort_values`, best hour), :mod:`~jsdm_hot.data.ebird.assemble`
 (:func:`load_ebird`). Every name below is importable from ``jsdm_hot.data.ebird``.
 """
 
 from jsdm_hot.data.ebird.assemble import load_ebird
-from jsdm_hot.data.ebird.effort import best_hour, effort_covariates, standard_effort, with_standard_effort
+from jsdm_hot.data.ebird.effort import EFFORT_COVARIATES, effort_covariates
 from jsdm_hot.data.ebird.files import (
     EBD_REQUIRED,
     EFFORT_COLUMNS,
@@ -68,6 +69,14 @@ from jsdm_hot.data.ebird.files import (
     read_header,
 )
 from jsdm_hot.data.ebird.filters import EbirdFilters
+from jsdm_hot.data.ebird.standard import (
+    EFFORT_INPUTS,
+    STANDARD_CHECKLIST,
+    best_hour,
+    effort_values,
+    standard_effort,
+    with_standard_effort,
+)
 from jsdm_hot.data.ebird.zerofill import zero_fill
 
 __all__ = [
@@ -82,6 +91,10 @@ __all__ = [
     "zero_fill",
     "load_ebird",
     "effort_covariates",
+    "effort_values",
+    "EFFORT_INPUTS",
+    "EFFORT_COVARIATES",
+    "STANDARD_CHECKLIST",
     "standard_effort",
     "with_standard_effort",
     "best_hour",

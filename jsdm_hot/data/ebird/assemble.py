@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from jsdm_hot.data.community import CommunityData
-from jsdm_hot.data.ebird.effort import _EFFORT_PARTS, effort_covariates
+from jsdm_hot.data.ebird.effort import _EFFORT_PARTS, EFFORT_COVARIATES, effort_covariates
 from jsdm_hot.data.ebird.filters import EbirdFilters
 from jsdm_hot.data.ebird.zerofill import zero_fill
 from jsdm_hot.errors import InputDataError
@@ -18,6 +18,27 @@ from jsdm_hot.errors import InputDataError
 __all__ = ["load_ebird"]
 
 logger = logging.getLogger(__name__)
+
+#: EBD column each effort input comes from (the inputs of :data:`~jsdm_hot.data.ebird.effort.EFFORT_COVARIATES`).
+_EFFORT_SOURCE = {"duration_min": "DURATION MINUTES", "distance_km": "EFFORT DISTANCE KM", "n_observers": "NUMBER OBSERVERS",
+                  "protocol": "PROTOCOL NAME", "time": "TIME OBSERVATIONS STARTED", "date": "OBSERVATION DATE"}
+
+
+def _effort_source(cols: list[str], row: pd.Series, ebd_path, sampling_path) -> str:
+    """The middle of the missing-effort message: the file the checklist fields come from, the checklist,
+    its covariates without a value, their source columns and, for a distance, the protocol.
+
+    With a sampling-event file the checklist fields (effort included) are read from it,
+    not from the EBD; without one, from the EBD.
+    """
+    where = f"sampling-event file {sampling_path}" if sampling_path is not None else f"EBD file {ebd_path}"
+    columns = list(dict.fromkeys(_EFFORT_SOURCE[EFFORT_COVARIATES[c]] for c in cols if c in EFFORT_COVARIATES))
+    text = (f"{where} lack effort values (e.g. checklist {row['checklist_id']!r}: {cols}, "
+            f"empty or invalid in column(s) {columns}")
+    if "distance_km" in cols and "protocol" in row.index:
+        text += (f"; its protocol is {row['protocol']!r}: only stationary and area checklists count as 0 km "
+                 "without a distance")
+    return text + ")"
 
 def load_ebird(
     ebd_path: str | Path,
@@ -74,8 +95,7 @@ def load_ebird(
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         cols = [c for c in cov.columns if not np.isfinite(cov[c].iloc[first])]
-        msg = (f"{int(bad.sum())} of {len(wide)} checklists from {ebd_path} lack effort values "
-               f"(e.g. checklist {wide['checklist_id'].iloc[first]!r}: {cols})")
+        msg = f"{int(bad.sum())} of {len(wide)} checklists from {_effort_source(cols, fields_.iloc[first], ebd_path, sampling_path)}"
         if missing_effort == "error":
             raise InputDataError(msg + "; filter them (e.g. protocol=('Stationary', 'Traveling')) or use missing_effort='drop'")
         logger.info("%s; dropped", msg)

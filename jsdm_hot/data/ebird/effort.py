@@ -1,45 +1,62 @@
-"""Effort covariates of eBird checklists, standard effort for prediction, and the best hour.
+"""Effort covariates of eBird checklists: :func:`effort_covariates`.
 
-:func:`effort_covariates` turns checklist fields (duration, distance, observers,
-protocol, start time, date) into model covariates; :func:`standard_effort` and
-:func:`effort_values` give the covariate values of one standardised checklist
-(eBird best practice) for prediction maps; :func:`with_standard_effort` sets
-them in a :class:`~jsdm_hot.data.community.CommunityData`; :func:`best_hour`
-finds each species' peak hour.
+Checklist fields (duration, distance, observers, protocol, start time, date)
+become model covariates as eBird best practices use them. Values for one
+standardised checklist (prediction maps) are in
+:mod:`jsdm_hot.data.ebird.standard`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from jsdm_hot.data.community import CommunityData
-from jsdm_hot.data.ebird.filters import _iso_date
 from jsdm_hot.errors import InputDataError
 
-__all__ = ["effort_covariates", "standard_effort", "with_standard_effort", "best_hour"]
+__all__ = ["EFFORT_COVARIATES", "effort_covariates"]
 
 _EFFORT_PARTS = ("duration", "distance", "observers", "protocol", "time", "doy", "year")
 
+#: Every effort covariate :func:`effort_covariates` makes -> the input it is computed from.
+EFFORT_COVARIATES = {
+    "duration_h": "duration_min", "log_duration": "duration_min", "distance_km": "distance_km",
+    "n_observers": "n_observers", "protocol_traveling": "protocol", "protocol_area": "protocol",
+    "protocol_other": "protocol", "time_sin": "time", "time_cos": "time", "time_h": "time",
+    "doy_sin": "date", "doy_cos": "date", "year": "date",
+}
+
 
 def _hours(t: pd.Series) -> pd.Series:
-    parts = t.astype("string").str.extract(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?")
+    """Hours since midnight of ``"HH:MM[:SS]"`` strings (NaN when malformed or ≥ 24 h)."""
+    parts = t.astype("string").str.extract(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
     h = pd.to_numeric(parts[0], errors="coerce") + pd.to_numeric(parts[1], errors="coerce") / 60 \
         + pd.to_numeric(parts[2], errors="coerce").fillna(0) / 3600
     return h.where(h < 24)
 
 
 def _protocol_kind(p: pd.Series) -> pd.Series:
+    """``stationary``, ``traveling``, ``area`` or ``other`` for each protocol name.
+
+    Matches the word anywhere, case-insensitively, so the current names
+    (``Stationary``, ``Traveling``, ``Area``), their banded variants
+    (``Stationary (2 band, 25m)``) and the names of older EBD releases
+    (``eBird - Stationary Count``, ``eBird - Exhaustive Area Count``) are all
+    recognised; ``Travelling`` too.
+    """
     s = p.astype("string").str.lower().fillna("")
     out = pd.Series("other", index=p.index, dtype=object)
-    out[s.str.startswith("stationary")] = "stationary"
-    out[s.str.startswith("traveling")] = "traveling"
-    out[s.str.startswith("area")] = "area"
+    out[s.str.contains(r"\barea\b")] = "area"
+    out[s.str.contains(r"\btravell?ing\b")] = "traveling"
+    out[s.str.contains(r"\bstationary\b")] = "stationary"
     return out
+
+
+def _cyclic(x, period: float):
+    """``(sin, cos)`` of ``2π x / period``: hour of day (24) or day of year (365.25) on a circle."""
+    angle = 2 * np.pi * np.asarray(x, dtype=float) / period
+    return np.sin(angle), np.cos(angle)
 
 
 def effort_covariates(
@@ -112,107 +129,14 @@ def effort_covariates(
     if "time" in include:
         h = _hours(frame["time_observations_started"]).astype(float)
         if time_encoding == "cyclic":
-            out["time_sin"] = np.sin(2 * np.pi * h / 24)
-            out["time_cos"] = np.cos(2 * np.pi * h / 24)
+            out["time_sin"], out["time_cos"] = _cyclic(h, 24.0)
         else:
             out["time_h"] = h
     if "doy" in include or "year" in include:
         d = pd.to_datetime(frame["observation_date"], format="%Y-%m-%d", errors="coerce")
         if "doy" in include:
             doy = d.dt.day_of_year.astype(float)
-            out["doy_sin"] = np.sin(2 * np.pi * doy / 365.25)
-            out["doy_cos"] = np.cos(2 * np.pi * doy / 365.25)
+            out["doy_sin"], out["doy_cos"] = _cyclic(doy, 365.25)
         if "year" in include:
             out["year"] = d.dt.year.astype(float)
     return pd.DataFrame(out, index=frame.index)
-
-
-def standard_effort(
-    *,
-    hour: float = 7.0,
-    duration_h: float = 1.0,
-    distance_km: float = 1.0,
-    n_observers: float = 1.0,
-    protocol: str = "traveling",
-    date: str | _dt.date | None = None,
-    time_encoding: str = "cyclic",
-    duration_encoding: str = "hours",
-) -> dict[str, float]:
-    """Effort covariate values of a standardised checklist, for prediction maps.
-
-    The default is eBird best practice: a 1 h, 1 km traveling checklist by one
-    observer starting at ``hour`` (use :func:`best_hour` for each species' peak).
-    Day of year and year are included only when ``date`` is given.
-
-    Returns
-    -------
-    dict
-        Covariate name -> value, with the names of :func:`effort_covariates`.
-    """
-    frame = pd.DataFrame({
-        "duration_minutes": [duration_h * 60.0], "effort_distance_km": [distance_km],
-        "number_observers": [n_observers], "protocol": [protocol],
-        "time_observations_started": [f"{int(hour) % 24:02d}:{int(round((hour % 1) * 60)) % 60:02d}:00"],
-        "observation_date": [_iso_date(date, "date") if date is not None else None],
-    })
-    include = [p for p in _EFFORT_PARTS if date is not None or p not in ("doy", "year")]
-    cov = effort_covariates(frame, include=include, time_encoding=time_encoding, duration_encoding=duration_encoding)
-    if time_encoding == "hours":
-        cov["time_h"] = float(hour)
-    else:  # exact fractional hour (the string above is rounded to minutes)
-        cov["time_sin"], cov["time_cos"] = np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)
-    return {k: float(v) for k, v in cov.iloc[0].items()}
-
-
-def with_standard_effort(data: CommunityData, **effort) -> CommunityData:
-    """Copy of ``data`` whose effort covariates are set to :func:`standard_effort` values.
-
-    Only covariates present in ``data`` are overwritten (e.g. day of year stays as
-    is unless ``date=`` is given). ``effort`` are keyword arguments of
-    :func:`standard_effort`.
-    """
-    values: dict[str, float] = {}
-    for de in ("hours", "log"):  # whichever encodings the data use
-        for te in ("cyclic", "hours"):
-            values.update(standard_effort(**{"duration_encoding": de, "time_encoding": te, **effort}))
-    X = data.X.copy()
-    hit = []
-    for j, name in enumerate(data.covariates):
-        if name in values:
-            X[:, j] = values[name]
-            hit.append(name)
-    if not hit:
-        raise InputDataError(
-            f"none of the effort covariates {sorted(values)} are among the covariates of {data!r}: {list(data.covariates)}"
-        )
-    return replace(data, X=X)
-
-
-def best_hour(
-    predict_proba: Callable[[CommunityData], np.ndarray],
-    data: CommunityData,
-    hours: Sequence[float] = tuple(np.arange(0.0, 24.0, 0.5)),
-    **effort,
-) -> np.ndarray:
-    """Hour of day at which each species' mean predicted occurrence is highest.
-
-    Parameters
-    ----------
-    predict_proba : callable
-        ``CommunityData -> ndarray (n_sites, n_species)``, e.g. a fitted model's
-        ``predict_proba``.
-    data : CommunityData
-        Sites to average over (e.g. the training checklists).
-    hours : sequence of float
-        Candidate start hours.
-    **effort
-        Other :func:`standard_effort` arguments (duration, distance, ...).
-
-    Returns
-    -------
-    ndarray of shape (n_species,)
-        The best hour per species (first of ties).
-    """
-    means = np.stack([np.asarray(predict_proba(with_standard_effort(data, hour=h, **effort))).mean(axis=0)
-                      for h in hours])
-    return np.asarray(hours, dtype=float)[means.argmax(axis=0)]

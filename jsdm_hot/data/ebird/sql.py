@@ -164,7 +164,8 @@ def _checklist_where(f: EbirdFilters, cols: Sequence[str], path: Path, what: str
         rng(f"TRY_CAST({_q('DURATION MINUTES')} AS DOUBLE)", f.duration_minutes)
     if f.distance_km is not None:
         need("EFFORT DISTANCE KM", "distance")
-        stationary = f"lower({_q(proto)}) LIKE 'stationary%'" if proto else "FALSE"
+        # the word anywhere, as effort_covariates: 'Stationary', 'Stationary (2 band, 25m)', 'eBird - Stationary Count'
+        stationary = f"regexp_matches(lower({_q(proto)}), '\\bstationary\\b')" if proto else "FALSE"
         rng(f"coalesce(TRY_CAST({_q('EFFORT DISTANCE KM')} AS DOUBLE), CASE WHEN {stationary} THEN 0.0 END)",
             f.distance_km)
     if f.n_observers is not None:

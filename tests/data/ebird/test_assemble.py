@@ -8,7 +8,7 @@ import pytest
 from jsdm_hot.data.ebird import EbirdFilters, best_hour, load_ebird, standard_effort, with_standard_effort, zero_fill
 from jsdm_hot.errors import InputDataError
 
-from .auk import auk
+from .auk import auk, read_rows, write_rows
 
 
 def test_load_ebird_and_standard_effort():
@@ -48,3 +48,31 @@ def test_missing_effort_error_mode():
     d = auk()
     with pytest.raises(InputDataError, match="lack effort values"):
         load_ebird(d / "zerofill-ex_ebd.txt", d / "zerofill-ex_sampling.txt", missing_effort="error")
+
+
+def test_missing_distance_is_blamed_on_the_sampling_file_and_its_column(tmp_path):
+    # effort fields come from the sampling-event file: a traveling checklist without distance is reported there,
+    # with the column and the protocol; stationary checklists (no distance recorded) count 0 km and pass
+    d = auk()
+    header, rows = read_rows(d / "zerofill-ex_sampling.txt")
+    h = {k: i for i, k in enumerate(header)}
+    assert any(r[h["PROTOCOL NAME"]] == "Stationary" and not r[h["EFFORT DISTANCE KM"]] for r in rows)
+    k = next(i for i, r in enumerate(rows) if r[h["PROTOCOL NAME"]] == "Traveling" and r[h["ALL SPECIES REPORTED"]] == "1"
+             and not r[h["GROUP IDENTIFIER"]])
+    sei = rows[k][h["SAMPLING EVENT IDENTIFIER"]]
+    f = EbirdFilters(protocol=("Stationary", "Traveling"))
+    ok = load_ebird(d / "zerofill-ex_ebd.txt", d / "zerofill-ex_sampling.txt", filters=f, missing_effort="error")
+    stationary = ok.extra["protocol"].to_numpy() == "Stationary"
+    assert stationary.any() and (ok.X[stationary, ok.covariates.index("distance_km")] == 0).all()
+    rows[k][h["EFFORT DISTANCE KM"]] = ""
+    samp = write_rows(tmp_path / "my_sampling.txt", header, rows)
+    with pytest.raises(InputDataError) as info:
+        load_ebird(d / "zerofill-ex_ebd.txt", samp, filters=f, missing_effort="error")
+    msg = str(info.value)
+    assert f"1 of {ok.n_sites} checklists from sampling-event file {samp} lack effort values" in msg
+    assert f"checklist {sei!r}: ['distance_km'], empty or invalid in column(s) ['EFFORT DISTANCE KM']" in msg
+    assert "its protocol is 'Traveling'" in msg
+    assert "zerofill-ex_ebd.txt" not in msg
+    # without a sampling file the checklist fields come from the EBD, which is then named
+    with pytest.raises(InputDataError, match=r"checklists from EBD file .*ebd-sample\.txt lack effort values"):
+        load_ebird(d / "ebd-sample.txt", missing_effort="error")

@@ -1,10 +1,9 @@
-"""Tests of jsdm_hot.data.ebird.effort: effort covariates and standard effort against hand-computed values."""
+"""Tests of jsdm_hot.data.ebird.effort: effort covariates against hand-computed values."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from jsdm_hot.data.ebird import effort_covariates
 
@@ -25,3 +24,15 @@ def test_effort_covariates_hand_computed():
     np.testing.assert_allclose(cov["doy_sin"], np.sin(2 * np.pi * np.array([1, 183, 366]) / 365.25))
     assert cov["year"].tolist() == [2012.0] * 3
     assert effort_covariates(frame, include=("time",), time_encoding="hours")["time_h"].tolist()[:2] == [6.0, 18.5]
+
+
+def test_old_and_banded_protocol_names_are_recognised():
+    # EBD releases before 2018 name protocols "eBird - Stationary Count"; banded variants and "Travelling" too
+    frame = pd.DataFrame({"effort_distance_km": [None, None, None, 3.0, None],
+                          "protocol": ["eBird - Stationary Count", "Stationary (2 band, 25m)", "eBird - Exhaustive Area Count",
+                                       "Travelling", "Incidental"]})
+    cov = effort_covariates(frame, include=("distance", "protocol"))
+    assert cov["distance_km"].tolist()[:4] == [0.0, 0.0, 0.0, 3.0] and np.isnan(cov["distance_km"][4])
+    assert cov["protocol_area"].tolist() == [0, 0, 1, 0, 0]
+    assert cov["protocol_traveling"].tolist() == [0, 0, 0, 1, 0]
+    assert cov["protocol_other"].tolist() == [0, 0, 0, 0, 1]

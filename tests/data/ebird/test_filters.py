@@ -7,7 +7,7 @@ import pytest
 from jsdm_hot.data.ebird import EbirdFilters, zero_fill
 from jsdm_hot.errors import InputDataError
 
-from .auk import auk, read_rows
+from .auk import auk, read_rows, write_rows
 
 
 def test_filters_match_a_python_reference():
@@ -58,3 +58,19 @@ def test_effort_filters_match_a_python_reference():
             and r[h["NUMBER OBSERVERS"]] and 1 <= int(r[h["NUMBER OBSERVERS"]]) <= 2
             and "06:00:00" <= r[h["TIME OBSERVATIONS STARTED"]] <= "10:30:00"}
     assert set(wide["checklist_id"]) == keep and 0 < len(keep) < 382
+
+
+def test_distance_filter_counts_stationary_under_old_protocol_names_as_0_km(tmp_path):
+    # EBD releases before 2018 call it "eBird - Stationary Count": still no distance, still 0 km
+    d = auk()
+    header, rows = read_rows(d / "ebd-sample.txt")
+    j = header.index("PROTOCOL NAME")
+    assert sum(r[j] == "Stationary" for r in rows) > 100
+    old = write_rows(tmp_path / "ebd_old_names.txt", header,
+                     [[("eBird - Stationary Count" if (i == j and v == "Stationary") else v) for i, v in enumerate(r)]
+                      for r in rows])
+    f = EbirdFilters(distance_km=(None, 2.0))
+    ref = zero_fill(d / "ebd-sample.txt", filters=f)
+    got = zero_fill(old, filters=f)
+    assert list(got["checklist_id"]) == list(ref["checklist_id"])
+    assert (got["protocol"] == "eBird - Stationary Count").sum() == (ref["protocol"] == "Stationary").sum() > 0
