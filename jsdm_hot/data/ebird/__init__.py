@@ -68,7 +68,7 @@ from jsdm_hot.data.ebird.files import (
     SEI,
     read_header,
 )
-from jsdm_hot.data.ebird.filters import EbirdFilters
+from jsdm_hot.data.ebird.filters import BEST_PRACTICE, BEST_PRACTICE_MIN_DETECTIONS, EbirdFilters
 from jsdm_hot.data.ebird.standard import (
     EFFORT_INPUTS,
     STANDARD_CHECKLIST,
@@ -81,6 +81,8 @@ from jsdm_hot.data.ebird.zerofill import zero_fill
 
 __all__ = [
     "EbirdFilters",
+    "BEST_PRACTICE",
+    "BEST_PRACTICE_MIN_DETECTIONS",
     "EFFORT_COLUMNS",
     "EBD_REQUIRED",
     "SAMPLING_REQUIRED",

@@ -8,7 +8,17 @@ from dataclasses import dataclass, fields
 
 from jsdm_hot.errors import InputDataError
 
-__all__ = ["EbirdFilters"]
+__all__ = ["EbirdFilters", "BEST_PRACTICE", "BEST_PRACTICE_MIN_DETECTIONS"]
+
+#: eBird best-practice checklist filters (Strimas-Mackey et al. 2020, *Best Practices for
+#: Using eBird Data* v1.0, ch. 2; Johnston et al. 2021): stationary and traveling protocols,
+#: at most 5 h, 5 km and 10 observers (complete, approved checklists are
+#: :class:`EbirdFilters`' defaults anyway). Version 2.0 of the guide (2023) allows 6 h and
+#: 10 km at under 100 km/h; give those limits explicitly to follow it.
+BEST_PRACTICE = {"protocol": ("Stationary", "Traveling"), "duration_minutes": (None, 300.0),
+                 "distance_km": (None, 5.0), "n_observers": (None, 10)}
+#: Species detected on fewer checklists are dropped under best practice (``load_ebird(min_detections=...)``).
+BEST_PRACTICE_MIN_DETECTIONS = 10
 
 def _as_tuple(v) -> tuple | None:
     if v is None:
@@ -123,6 +133,46 @@ class EbirdFilters:
         if self.time_started is not None:
             lo, hi = _range(self.time_started, "time_started")
             set_("time_started", (_hhmmss(lo, "time_started"), _hhmmss(hi, "time_started")))
+
+    @classmethod
+    def best_practice(cls, **fields) -> "EbirdFilters":
+        """Filters of eBird best practice (:data:`BEST_PRACTICE`), with ``fields`` replacing any of them.
+
+        Examples
+        --------
+        >>> EbirdFilters.best_practice(state="US-GA").distance_km
+        (None, 5.0)
+        >>> EbirdFilters.best_practice(distance_km=None).distance_km is None
+        True
+        """
+        return cls(**{**BEST_PRACTICE, **fields})
+
+    def describe(self) -> str:
+        """One line naming every filter that is set (what ``jsdm-hot prepare`` logs)."""
+        def rng(r, unit: str) -> str:
+            lo, hi = r
+            return " and ".join(p for p in ((f">= {lo:g}{unit}" if lo is not None else ""),
+                                            (f"<= {hi:g}{unit}" if hi is not None else "")) if p)
+
+        parts = ["complete checklists only" if self.complete else "incomplete checklists kept (no true absences)"]
+        if self.approved:
+            parts.append("approved records only")
+        for name in ("species", "country", "state", "county", "protocol", "months"):
+            v = getattr(self, name)
+            if v:
+                parts.append(f"{name} in {', '.join(str(x) for x in v)}")
+        if self.bbox is not None:
+            parts.append(f"bbox {self.bbox}")
+        if self.date is not None:
+            parts.append(f"date {self.date[0] or '...'} to {self.date[1] or '...'}")
+        for name, unit, label in (("duration_minutes", " min", "duration"), ("distance_km", " km", "distance"),
+                                  ("n_observers", "", "observers")):
+            v = getattr(self, name)
+            if v is not None:
+                parts.append(f"{label} {rng(v, unit)}" + (" (stationary = 0 km)" if name == "distance_km" else ""))
+        if self.time_started is not None:
+            parts.append(f"start time {self.time_started[0] or '...'} to {self.time_started[1] or '...'}")
+        return "; ".join(parts)
 
     def to_dict(self) -> dict:
         """JSON-friendly dict (tuples as lists)."""
