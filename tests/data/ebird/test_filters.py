@@ -74,3 +74,20 @@ def test_distance_filter_counts_stationary_under_old_protocol_names_as_0_km(tmp_
     got = zero_fill(old, filters=f)
     assert list(got["checklist_id"]) == list(ref["checklist_id"])
     assert (got["protocol"] == "eBird - Stationary Count").sum() == (ref["protocol"] == "Stationary").sum() > 0
+
+
+def test_best_practice_filters_and_their_description():
+    from jsdm_hot.data.ebird import BEST_PRACTICE, BEST_PRACTICE_MIN_DETECTIONS
+
+    f = EbirdFilters.best_practice(state="US-GA")
+    assert (f.protocol, f.duration_minutes, f.distance_km, f.n_observers) == (("Stationary", "Traveling"), (None, 300.0),
+                                                                            (None, 5.0), (None, 10))
+    assert f.complete and f.approved and f.state == ("US-GA",) and BEST_PRACTICE_MIN_DETECTIONS == 10
+    assert EbirdFilters.best_practice(distance_km=None).distance_km is None
+    assert set(BEST_PRACTICE) <= {fl for fl in EbirdFilters.__dataclass_fields__}
+    assert f.describe() == ("complete checklists only; approved records only; state in US-GA; protocol in Stationary, "
+                            "Traveling; duration <= 300 min; distance <= 5 km (stationary = 0 km); observers <= 10")
+    g = EbirdFilters(complete=False, approved=False, duration_minutes=(5, None), date=("2020-01-01", None),
+                     time_started=("05:00", None))
+    assert g.describe() == ("incomplete checklists kept (no true absences); date 2020-01-01 to ...; duration >= 5 min; "
+                            "start time 05:00:00 to ...")
