@@ -102,22 +102,18 @@ def test_missing_required_column_is_named(tmp_path):
         zero_fill(f)
 
 
-def test_malformed_date_names_file_and_line(tmp_path):
+@pytest.mark.parametrize("source, row, column, value, line", [
+    ("zerofill-ex_sampling.txt", 40, "OBSERVATION DATE", "2012/03/05", 42),  # a malformed date in the sampling file
+    ("ebd-sample.txt", 9, "OBSERVATION COUNT", "many", 11),                 # a count that is no number in the EBD
+])
+def test_bad_value_names_file_and_line(tmp_path, source, row, column, value, line):
     d = auk()
-    header, rows = read_rows(d / "zerofill-ex_sampling.txt")
-    rows[40][header.index("OBSERVATION DATE")] = "2012/03/05"
-    s = write_rows(tmp_path / "sampling.txt", header, rows)
-    with pytest.raises(InputDataError, match=r"sampling.txt, line 42: column 'OBSERVATION DATE' has value '2012/03/05'"):
-        zero_fill(d / "zerofill-ex_ebd.txt", s)
-
-
-def test_non_numeric_count_names_file_and_line(tmp_path):
-    d = auk()
-    header, rows = read_rows(d / "ebd-sample.txt")
-    rows[9][header.index("OBSERVATION COUNT")] = "many"
-    f = write_rows(tmp_path / "ebd.txt", header, rows)
-    with pytest.raises(InputDataError, match=r"ebd.txt, line 11: column 'OBSERVATION COUNT' has value 'many'"):
-        zero_fill(f)
+    header, rows = read_rows(d / source)
+    rows[row][header.index(column)] = value
+    bad = write_rows(tmp_path / source, header, rows)
+    args = (d / "zerofill-ex_ebd.txt", bad) if "sampling" in source else (bad,)
+    with pytest.raises(InputDataError, match=rf"{source}, line {line}: column '{column}' has value '{value}'"):
+        zero_fill(*args)
 
 
 def test_x_count_is_presence(tmp_path):
