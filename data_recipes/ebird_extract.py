@@ -6,7 +6,7 @@ The download is a MANUAL step (an eBird account and an approved data request; se
 
 1. checks that they look like an EBD release (the columns zero-filling needs);
 2. zero-fills complete checklists with eBird best-practice filters (auk style:
-   complete, approved, stationary/traveling, <= 5 h, <= 10 km, <= 10 observers,
+   complete, approved, stationary/traveling, <= 5 h, <= 5 km, <= 10 observers,
    chosen region and months) through :func:`jsdm_hot.data.ebird.load_ebird`;
 3. optionally thins the checklists spatio-temporally (one per cell and week) to
    reduce spatial bias;
@@ -32,10 +32,6 @@ from pathlib import Path
 
 logger = logging.getLogger("ebird_extract")
 
-#: eBird best-practice effort limits (Strimas-Mackey et al. 2023, "Best Practices for Using eBird Data").
-BEST_PRACTICE = dict(protocol=("Stationary", "Traveling"), max_duration_min=300.0, max_distance_km=10.0,
-                     max_observers=10)
-
 
 def _years(text: str | None) -> tuple[str | None, str | None]:
     if not text:
@@ -60,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="do not apply the protocol/duration/distance/observer limits")
     p.add_argument("--subsample-km", type=float, default=None,
                    help="keep one checklist per cell of this size (km) and week (spatio-temporal thinning)")
-    p.add_argument("--min-detections", type=int, default=10, help="drop species detected on fewer checklists")
+    p.add_argument("--min-detections", type=int, default=None,
+                   help="drop species detected on fewer checklists (default: 10, eBird best practice)")
     p.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (it spills to disk beyond it)")
     p.add_argument("--seed", type=int, default=0, help="seed of the subsampling")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -69,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def build_filters(args: argparse.Namespace):
     """The :class:`~jsdm_hot.data.ebird.EbirdFilters` for these arguments (auk-style filters)."""
-    from jsdm_hot.data.ebird import EbirdFilters
+    from jsdm_hot.data.ebird import BEST_PRACTICE, EbirdFilters
 
     def split(text):
         return tuple(t.strip() for t in text.split(",") if t.strip()) if text else None
@@ -79,9 +76,7 @@ def build_filters(args: argparse.Namespace):
               months=tuple(int(m) for m in split(args.months)) if args.months else None,
               date=(start, end) if start else None)
     if not args.no_best_practice:
-        kw.update(protocol=BEST_PRACTICE["protocol"], duration_minutes=(None, BEST_PRACTICE["max_duration_min"]),
-                  distance_km=(None, BEST_PRACTICE["max_distance_km"]),
-                  n_observers=(None, BEST_PRACTICE["max_observers"]))
+        kw.update(BEST_PRACTICE)  # the library's constant, also the defaults of `jsdm-hot prepare`
     return EbirdFilters(**{k: v for k, v in kw.items() if v is not None})
 
 
@@ -109,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from jsdm_hot.data.ebird import EBD_REQUIRED, SAMPLING_REQUIRED, load_ebird, read_header
+    from jsdm_hot.data.ebird import BEST_PRACTICE_MIN_DETECTIONS, EBD_REQUIRED, SAMPLING_REQUIRED, load_ebird, read_header
     from jsdm_hot.data.tables import write_wide_csv
 
     read_header(args.ebd, EBD_REQUIRED, "EBD")              # clear errors before any heavy work
@@ -117,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     filters = build_filters(args)
     species = [s.strip() for s in args.species.split(",")] if args.species else None
     data = load_ebird(args.ebd, args.sampling, filters=filters, taxonomy=args.taxonomy, species=species,
-                      min_detections=args.min_detections, memory_limit=args.memory_limit)
+                      min_detections=BEST_PRACTICE_MIN_DETECTIONS if args.min_detections is None else args.min_detections,
+                      memory_limit=args.memory_limit)
     if args.subsample_km:
         from jsdm_hot.data.splits import spatiotemporal_subsample
 

@@ -11,7 +11,9 @@ Kinds built here:
   j are never present together at any training site.
 
 Phylogenetic graphs and combinations live in :mod:`jsdm_hot.phylo` and use
-:meth:`LabelGraph.union` / :meth:`LabelGraph.intersection`.
+:meth:`LabelGraph.union` / :meth:`LabelGraph.intersection`; every kind is
+dispatched by :func:`jsdm_hot.phylo.build_label_graph` (:meth:`LabelGraph.build`
+is a shortcut to it).
 """
 
 from __future__ import annotations
@@ -112,14 +114,32 @@ class LabelGraph:
         return cls(co, tuple(species), "prior", info={"n_edges": n_edges, "n_possible": L * (L - 1) // 2})
 
     @classmethod
-    def build(cls, kind: str, Y: np.ndarray, species: Sequence[str], **kwargs) -> "LabelGraph":
-        """Build a graph by name: ``complete`` or ``prior`` here; ``phylo`` kinds need a tree
-        (see :func:`jsdm_hot.phylo.phylo_graph`)."""
-        if kind == "complete":
-            return cls.complete(species)
-        if kind == "prior":
-            return cls.prior(Y, species)
-        raise InputDataError(f"unknown label graph kind {kind!r}; expected 'complete' or 'prior' (phylogenetic kinds need --tree)")
+    def build(cls, kind: str, Y: np.ndarray | None, species: Sequence[str], **kwargs: Any) -> "LabelGraph":
+        """Build a graph by name: ``build_label_graph(kind, Y, species, **kwargs)[0]``.
+
+        A shortcut to :func:`jsdm_hot.phylo.build_label_graph`, which is the one
+        place where graph kinds (``complete``, ``prior``, ``phylo``,
+        ``phylo+prior``, ``phylo&prior``) are dispatched; ``phylo`` kinds need
+        ``tree=...`` among ``kwargs``. The reconciliation report is dropped
+        (call ``build_label_graph`` to keep it). :mod:`jsdm_hot.phylo` is
+        imported here, not at module level, because it builds on this module.
+
+        Parameters
+        ----------
+        kind : str
+        Y : ndarray of shape (n_sites, n_species) or None
+            Training occurrences (the ``prior`` kinds need them).
+        species : sequence of str of length n_species
+        **kwargs
+            Keyword arguments of :func:`jsdm_hot.phylo.build_label_graph`.
+
+        Returns
+        -------
+        LabelGraph
+        """
+        from jsdm_hot.phylo.graphs import build_label_graph
+
+        return build_label_graph(kind, Y, species, **kwargs)[0]
 
     # ---------------------------------------------------------- combinators
     def _check_same(self, other: "LabelGraph") -> None:

@@ -78,8 +78,7 @@ def test_ebird_extract_applies_best_practice_filters(tmp_path, no_network):
     assert rc == 0
     got = read_wide_csv(out)
     ref = load_ebird(data / "zerofill-ex_ebd.txt", data / "zerofill-ex_sampling.txt",
-                     filters=EbirdFilters(protocol=("Stationary", "Traveling"), duration_minutes=(None, 300),
-                                          distance_km=(None, 10), n_observers=(None, 10)))
+                     filters=EbirdFilters.best_practice())
     assert got.n_sites == ref.n_sites < 235  # 235 checklists have effort before the best-practice limits
     assert got.species == ref.species
     np.testing.assert_array_equal(got.Y, ref.Y)

@@ -1,68 +1,19 @@
-"""Tests of jsdm_hot.evaluation: the 17-row table, its agreement with the metric functions, the report files."""
+"""Tests of jsdm_hot.evaluation.scoring: evaluate / evaluate_arrays against direct metric calls and hand values."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from jsdm_hot import CommunityData, HotVAE, HotVAEConfig
-from jsdm_hot.data.simulate import simulate_community
+from jsdm_hot import CommunityData
 from jsdm_hot.errors import InputDataError
-from jsdm_hot.evaluation import EvaluationDetails, compare, evaluate, plot_report, write_report
-from jsdm_hot.evaluation.report import evaluate_arrays
+from jsdm_hot.evaluation import EvaluationDetails, evaluate, evaluate_arrays, write_report
 from jsdm_hot.metrics.ecology import norberg_metrics, sample_site_pairs
 from jsdm_hot.metrics.mlc import MLC_METRICS, mlc_report
 from jsdm_hot.metrics.posterior_summary import richness_from_draws
 
-N_DRAWS = 30
-
-EXPECTED = [
-    ("mlc", "ebF1", "higher"),
-    ("mlc", "miF1", "higher"),
-    ("mlc", "maF1", "higher"),
-    ("mlc", "hamming_accuracy", "higher"),
-    ("mlc", "median_auc", "higher"),
-    *[(g, m, b) for g in ("occurrence", "richness", "community")
-      for m, b in (("accuracy", "lower"), ("discrimination", "higher"), ("calibration", "lower"), ("precision", "lower"))],
-]
-
-
-class FixedModel:
-    """A fitted-model stand-in with fixed probabilities; ``sample`` only if ``draws`` is given."""
-
-    def __init__(self, prob, species, draws=None, thresholds=None):
-        self.prob = np.asarray(prob, dtype=np.float64)
-        self.species_ = tuple(species)
-        if thresholds is not None:
-            self.thresholds_ = np.asarray(thresholds, dtype=np.float64)
-        if draws is not None:
-            self._draws = draws
-            self.sample = lambda X, n_draws=100, seed=0: self._draws[:n_draws]
-
-    def predict_proba(self, X):
-        return self.prob.copy()
-
-
-@pytest.fixture(scope="module")
-def sim_split():
-    sim = simulate_community(n_sites=150, n_species=9, seed=3)
-    d = sim.data
-    return d.subset(np.arange(110)), d.subset(np.arange(110, 150))
-
-
-@pytest.fixture(scope="module")
-def model(sim_split):
-    train, _ = sim_split
-    cfg = HotVAEConfig(max_epochs=2, d_model=32, encoder_hidden=32, latent_dim=8, batch_size=64, n_heads=2)
-    return HotVAE(cfg, device="cpu", random_state=0).fit(train)
-
-
-@pytest.fixture(scope="module")
-def table(model, sim_split):
-    return evaluate(model, sim_split[1], n_draws=N_DRAWS, seed=0)
+from .helpers import EXPECTED, N_DRAWS, FixedModel
 
 
 def test_table_has_17_rows_with_directions(table):
@@ -220,99 +171,3 @@ def test_species_are_aligned_to_the_model(model, sim_split, table):
     shuffled = test.select_species(test.species[::-1])
     t = evaluate(model, shuffled, n_draws=N_DRAWS, seed=0)
     pd.testing.assert_frame_equal(t, table)
-
-
-def test_write_report_files(table, sim_split, tmp_path):
-    test = sim_split[1]
-    paths = write_report(table, tmp_path / "rep")
-    assert {p.name for p in paths.values()} == {
-        "metrics.csv", "metrics.md", "report.json", "richness.png", "auc_prevalence.png", "calibration.png",
-        "beta_sor.png",
-    }
-    for key in ("richness_png", "auc_prevalence_png", "calibration_png", "beta_png"):
-        blob = paths[key].read_bytes()
-        assert blob[:8] == b"\x89PNG\r\n\x1a\n" and len(blob) > 10_000, key
-    csv = pd.read_csv(paths["metrics_csv"])
-    pd.testing.assert_frame_equal(csv, table[["group", "metric", "value", "better"]])
-    md = paths["metrics_md"].read_text(encoding="utf-8")
-    rows = [ln for ln in md.splitlines() if ln.startswith("| ") and not ln.startswith("| group") and "---" not in ln]
-    assert len(rows) == 17
-    for (g, m, _), row in zip(EXPECTED, rows):
-        cells = [c.strip() for c in row.strip("|").split(" | ")]
-        assert cells[:2] == [g, m] and len(cells) == 5, row
-    report = json.loads(paths["report_json"].read_text(encoding="utf-8"))
-    assert [(r["group"], r["metric"], r["better"]) for r in report["metrics"]] == EXPECTED
-    np.testing.assert_allclose([r["value"] for r in report["metrics"]], table["value"], rtol=1e-12)
-    sp = {r["species"]: r for r in report["species"]}
-    for j, name in enumerate(test.species):
-        assert sp[name]["prevalence"] == pytest.approx(test.Y[:, j].mean())
-    assert report["richness"]["observed"] == test.Y.sum(axis=1).tolist()
-    assert report["richness"]["site_id"] == list(test.site_ids)
-    assert all(lo <= m <= hi for lo, m, hi in zip(report["richness"]["lo90"], report["richness"]["mean"],
-                                                  report["richness"]["hi90"]))
-    assert len(report["community_pairs"]["observed_sor"]) == report["settings"]["n_pairs"] == 300
-    assert report["settings"]["n_draws"] == N_DRAWS and report["model"]["class"] == "HotVAE"
-    assert sum(b["n"] for b in report["calibration_curve"]) == test.Y.size
-    assert {r["group"] for r in report["extra_metrics"]} >= {"community_sim", "community_nes"}
-
-
-def test_write_report_from_given_draws(tmp_path):
-    rng = np.random.default_rng(1)
-    y = (rng.random((20, 4)) < 0.5).astype(np.uint8)
-    data = CommunityData.from_arrays(rng.normal(size=(20, 2)), y)
-    draws = (rng.random((8, 20, 4)) < 0.5).astype(np.uint8)
-    plain = pd.DataFrame({"group": ["mlc"], "metric": ["ebF1"], "value": [0.5], "better": ["higher"]})
-    paths = write_report(plain, tmp_path, data=data, draws=draws, prob=np.full((20, 4), 0.5))
-    report = json.loads(paths["report_json"].read_text(encoding="utf-8"))
-    assert report["settings"]["draws_source"] == "draws passed to write_report"
-    assert report["richness"]["mean"] == pytest.approx(draws.sum(axis=2).mean(axis=0).tolist())
-
-
-def test_plot_report_figures(table):
-    from matplotlib.figure import Figure
-
-    figs = plot_report(table)
-    assert set(figs) == {"richness", "auc_prevalence", "calibration", "beta"}
-    for name, fig in figs.items():
-        assert isinstance(fig, Figure)
-        for ax in fig.axes:
-            assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), name
-    with pytest.raises(InputDataError, match="evaluate"):
-        plot_report(pd.DataFrame())
-
-
-def test_compare_same_pairs_and_best(model, sim_split):
-    test = sim_split[1]
-    const = FixedModel(np.tile(test.Y.mean(axis=0), (test.n_sites, 1)), model.species_)
-    wide = compare({"hot": model, "const": const}, test, n_draws=10, seed=0)
-    assert list(wide.columns) == ["hot", "const", "better", "best"]
-    assert list(wide.index) == [(g, m) for g, m, _ in EXPECTED]
-    tables = wide.attrs["tables"]
-    np.testing.assert_array_equal(tables["hot"].attrs["details"].pairs, tables["const"].attrs["details"].pairs)
-    for (g, m), row in wide.iterrows():
-        a, b = row["hot"], row["const"]
-        if not (np.isfinite(a) and np.isfinite(b)):
-            continue
-        win_hot = a > b if row["better"] == "higher" else a < b
-        expected = "hot" if win_hot else ("const" if a != b else "hot = const")
-        assert row["best"] == expected, (g, m)
-    # a constant prediction has AUC 0.5 for every species
-    assert wide.loc[("occurrence", "discrimination"), "const"] == pytest.approx(0.5)
-
-
-def test_cli_evaluate_report(model, sim_split, tmp_path):
-    from typer.testing import CliRunner
-
-    from jsdm_hot.cli import app
-    from jsdm_hot.data.tables import write_wide_csv
-
-    test = sim_split[1]
-    model.save(tmp_path / "model")
-    write_wide_csv(test, tmp_path / "test.csv")
-    res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(tmp_path / "test.csv"), "--draws", "5",
-                                   "--report", str(tmp_path / "rep"), "--device", "cpu"])
-    assert res.exit_code == 0, res.output
-    report = json.loads((tmp_path / "rep" / "report.json").read_text(encoding="utf-8"))
-    assert len(report["metrics"]) == 17 and report["settings"]["n_draws"] == 5
-    direct = evaluate(model, test, n_draws=5, seed=0)
-    np.testing.assert_allclose([r["value"] for r in report["metrics"]], direct["value"], rtol=1e-6)
