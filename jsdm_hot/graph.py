@@ -113,34 +113,6 @@ class LabelGraph:
         n_edges = int((co.sum() - np.diag(co).sum()) // 2)
         return cls(co, tuple(species), "prior", info={"n_edges": n_edges, "n_possible": L * (L - 1) // 2})
 
-    @classmethod
-    def build(cls, kind: str, Y: np.ndarray | None, species: Sequence[str], **kwargs: Any) -> "LabelGraph":
-        """Build a graph by name: ``build_label_graph(kind, Y, species, **kwargs)[0]``.
-
-        A shortcut to :func:`jsdm_hot.phylo.build_label_graph`, which is the one
-        place where graph kinds (``complete``, ``prior``, ``phylo``,
-        ``phylo+prior``, ``phylo&prior``) are dispatched; ``phylo`` kinds need
-        ``tree=...`` among ``kwargs``. The reconciliation report is dropped
-        (call ``build_label_graph`` to keep it). :mod:`jsdm_hot.phylo` is
-        imported here, not at module level, because it builds on this module.
-
-        Parameters
-        ----------
-        kind : str
-        Y : ndarray of shape (n_sites, n_species) or None
-            Training occurrences (the ``prior`` kinds need them).
-        species : sequence of str of length n_species
-        **kwargs
-            Keyword arguments of :func:`jsdm_hot.phylo.build_label_graph`.
-
-        Returns
-        -------
-        LabelGraph
-        """
-        from jsdm_hot.phylo.graphs import build_label_graph
-
-        return build_label_graph(kind, Y, species, **kwargs)[0]
-
     # ---------------------------------------------------------- combinators
     def _check_same(self, other: "LabelGraph") -> None:
         if self.species != other.species:

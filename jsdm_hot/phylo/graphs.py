@@ -4,8 +4,8 @@
 (soft additive attention bias, beyond the paper) and the dispatcher
 :func:`build_label_graph` (``complete``, ``prior``, ``phylo``,
 ``phylo+prior``, ``phylo&prior``) return :class:`~jsdm_hot.graph.LabelGraph`
-objects. :meth:`LabelGraph.build <jsdm_hot.graph.LabelGraph.build>` is a
-shortcut to :func:`build_label_graph`, so the kinds are dispatched here only.
+objects. The kinds are dispatched here only (the estimators call it; the
+graph module below knows nothing of trees).
 """
 
 from __future__ import annotations
