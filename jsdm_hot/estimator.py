@@ -27,7 +27,7 @@ __all__ = ["HotVAE"]
 logger = logging.getLogger(__name__)
 
 #: Keys of the arrays stored in ``weights.safetensors`` besides the module's own (``module.*``).
-SAVE_KEYS = {"x_mean": "x_mean", "x_scale": "x_scale", "thresholds": "thresholds"}
+SAVE_KEYS = {"x_mean": "x_mean", "x_scale": "x_scale", "thresholds": "thresholds", "x_min": "x_min", "x_max": "x_max"}
 
 
 def _init_readout_bias(module, prevalence: np.ndarray) -> None:
@@ -78,6 +78,9 @@ class HotVAE(BaseEstimator):
     n_features_in_ : int
     x_mean_, x_scale_ : ndarray of shape (n_features_in_,)
         Training standardisation, reused for every prediction.
+    x_min_, x_max_ : ndarray of shape (n_features_in_,)
+        Range of each covariate over the training sites (NaN when unknown:
+        streamed training data, models saved before the range was recorded).
     thresholds_ : ndarray of shape (n_species,)
         Decision thresholds chosen on the validation data.
     history_ : list of dict
@@ -189,7 +192,8 @@ class HotVAE(BaseEstimator):
         x_scale = np.where(x_scale > 0, x_scale, 1.0)
         return self._fit_prepared((Xt - x_mean) / x_scale, Yt, (Xv - x_mean) / x_scale, Yv,
                                   cov_names=cov_names, species=species, x_mean=x_mean, x_scale=x_scale,
-                                  prevalence=Yt.mean(0), label_graph=label_graph, resume=resume, cfg=cfg)
+                                  prevalence=Yt.mean(0), label_graph=label_graph, resume=resume, cfg=cfg,
+                                  x_range=(Xt.min(0), Xt.max(0)))
 
     def _holdout(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Seeded random split of ``n`` items (sites or row groups) into (validation, training) indices.
@@ -234,7 +238,7 @@ class HotVAE(BaseEstimator):
                                   prevalence=stats.prevalence, label_graph=label_graph, resume=resume, cfg=cfg)
 
     def _fit_prepared(self, train, y_train, x_val, y_val, *, cov_names, species, x_mean, x_scale, prevalence,
-                      label_graph: LabelGraph, resume: bool, cfg: HotVAEConfig) -> "HotVAE":
+                      label_graph: LabelGraph, resume: bool, cfg: HotVAEConfig, x_range=None) -> "HotVAE":
         """Build the module and train it on standardised data; set the fitted attributes.
 
         ``train`` is an ndarray of shape (n_train, n_features) with ``y_train``, or a
@@ -274,6 +278,7 @@ class HotVAE(BaseEstimator):
         self.n_features_in_ = p
         self.x_mean_ = x_mean
         self.x_scale_ = x_scale
+        self.x_min_, self.x_max_ = x_range if x_range is not None else (np.full(p, np.nan), np.full(p, np.nan))
         self.thresholds_ = result.thresholds
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -358,7 +363,8 @@ class HotVAE(BaseEstimator):
         self._check_is_fitted()
         tensors: dict[str, Any] = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
         tensors.update({SAVE_KEYS["x_mean"]: self.x_mean_, SAVE_KEYS["x_scale"]: self.x_scale_,
-                        SAVE_KEYS["thresholds"]: np.asarray(self.thresholds_, dtype=np.float64)})
+                        SAVE_KEYS["thresholds"]: np.asarray(self.thresholds_, dtype=np.float64),
+                        SAVE_KEYS["x_min"]: self.x_min_, SAVE_KEYS["x_max"]: self.x_max_})
         params = self.get_params()
         params["config"] = self.config_.to_dict()
         params["checkpoint_dir"] = None if params["checkpoint_dir"] is None else str(params["checkpoint_dir"])
@@ -407,6 +413,8 @@ class HotVAE(BaseEstimator):
         est.x_mean_ = arrays[SAVE_KEYS["x_mean"]]
         est.x_scale_ = arrays[SAVE_KEYS["x_scale"]]
         est.thresholds_ = arrays[SAVE_KEYS["thresholds"]]
+        est.x_min_ = arrays.get(SAVE_KEYS["x_min"], np.full(len(features), np.nan))
+        est.x_max_ = arrays.get(SAVE_KEYS["x_max"], np.full(len(features), np.nan))
         est.history_ = cfg.get("history", [])
         est.best_epoch_ = cfg.get("best_epoch", -1)
         est.stopped_early_ = cfg.get("stopped_early", "")

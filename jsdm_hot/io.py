@@ -34,6 +34,7 @@ __all__ = [
     "load_model_dir",
     "atomic_write_text",
     "atomic_write_bytes",
+    "umask_mode",
 ]
 
 FORMAT_VERSION = 1
@@ -54,6 +55,16 @@ def _umask() -> int:
     return mask
 
 
+def umask_mode(directory: bool = False) -> int:
+    """Permissions a new file (``0o666``) or folder (``0o777``) gets under the process umask.
+
+    ``0o644`` / ``0o755`` under the usual umask 022. ``tempfile.mkstemp`` and
+    ``mkdtemp`` create ``0o600`` / ``0o700`` entries; atomic writes chmod them
+    to this before renaming them into place.
+    """
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
     path = Path(path)
@@ -64,7 +75,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp, umask_mode())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -139,6 +150,7 @@ def save_model_dir(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        os.chmod(tmp_dir, umask_mode(directory=True))  # mkdtemp makes 0700
         (tmp_dir / WEIGHTS_FILE).write_bytes(blob)
         (tmp_dir / CONFIG_FILE).write_text(text, encoding="utf-8")
         if path.exists():

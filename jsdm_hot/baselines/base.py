@@ -75,6 +75,8 @@ class BaselineEstimator(BaseEstimator):
     n_features_in_ : int
     x_mean_, x_scale_ : ndarray of shape (n_features,)
         Standardisation of the covariates, from the training sites.
+    x_min_, x_max_ : ndarray of shape (n_features,)
+        Range of each covariate over the training sites (NaN in models saved before it was recorded).
     thresholds_ : ndarray of shape (n_species,)
         Decision thresholds used by :meth:`predict`.
     history_ : list of dict
@@ -198,6 +200,7 @@ class BaselineEstimator(BaseEstimator):
         self.x_mean_ = Xa.mean(0)
         sd = Xa.std(0)
         self.x_scale_ = np.where(sd > 0, sd, 1.0)
+        self.x_min_, self.x_max_ = Xa.min(0), Xa.max(0)
         self.history_ = []
         Xv = None if Xv is None else self._standardise(Xv)
         self._fit_core(self._standardise(Xa), Ya, Xv, Yv, label_graph)
@@ -273,7 +276,8 @@ class BaselineEstimator(BaseEstimator):
         self._check_fitted()
         params = self.get_params(deep=False)
         tensors = {f"base.{k}": np.ascontiguousarray(v) for k, v in (
-            ("x_mean", self.x_mean_), ("x_scale", self.x_scale_), ("thresholds", self.thresholds_))}
+            ("x_mean", self.x_mean_), ("x_scale", self.x_scale_), ("thresholds", self.thresholds_),
+            ("x_min", self.x_min_), ("x_max", self.x_max_))}
         for k, v in self._state_tensors().items():
             if k.startswith("base."):
                 raise AssertionError(f"state tensor name {k!r} is reserved")
@@ -319,6 +323,8 @@ class BaselineEstimator(BaseEstimator):
             tens = {k: np.asarray(v) for k, v in tensors.items()}
             est.x_mean_ = tens.pop("base.x_mean").astype(np.float64)
             est.x_scale_ = tens.pop("base.x_scale").astype(np.float64)
+            nan = np.full(est.x_mean_.shape, np.nan)  # models saved before the range was recorded
+            est.x_min_, est.x_max_ = tens.pop("base.x_min", nan).astype(np.float64), tens.pop("base.x_max", nan).astype(np.float64)
             thresholds = tens.pop("base.thresholds").astype(np.float64)
             est.species_ = tuple(config["species"])
             est.feature_names_in_ = tuple(config["feature_names_in"])
