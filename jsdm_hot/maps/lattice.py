@@ -178,7 +178,7 @@ class MapGrid:
 def crs_label(crs: Any) -> str:
     """Short readable name of a CRS for messages and figures.
 
-    ``"EPSG:4326 (WGS 84)"`` when it has an EPSG code, else the projection
+    ``"EPSG:4326"`` when it has an EPSG code, else the projection
     method and its origin, e.g. ``"Lambert Azimuthal Equal Area (lat_0 33.2, lon_0 -83.7)"``;
     ``"None"`` for no CRS.
     """
@@ -192,7 +192,7 @@ def crs_label(crs: Any) -> str:
         return str(crs)[:80]
     epsg = c.to_epsg()
     if epsg is not None:
-        return f"EPSG:{epsg} ({c.name})"
+        return f"EPSG:{epsg}"
     op = c.coordinate_operation
     if op is None:
         return c.name

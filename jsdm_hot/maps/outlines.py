@@ -70,7 +70,7 @@ def read_outlines(path: str | Path, layer: str | None = None, *, crs: Any = None
     ------
     InputDataError
         Missing or unreadable file, unknown layer (listing the file's layers),
-        a layer without a CRS, or one without line or polygon geometries.
+        a layer without geometries or a CRS, or one without lines or polygons.
     """
     import geopandas as gpd
     import shapely
@@ -90,6 +90,8 @@ def read_outlines(path: str | Path, layer: str | None = None, *, crs: Any = None
         gdf = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio / GDAL errors are not JsdmHotError
         raise InputDataError(f"cannot read layer {layer!r} of outline file {path}: {exc}") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):  # e.g. a CSV file: OGR reads it as a table without geometries
+        raise InputDataError(f"layer {layer!r} of outline file {path} has no geometries (is it a vector file?)")
     if gdf.crs is None:
         raise InputDataError(f"layer {layer!r} of outline file {path} has no coordinate reference system (CRS)")
     geoms = gdf.geometry[gdf.geometry.notna() & ~gdf.geometry.is_empty]
