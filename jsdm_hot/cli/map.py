@@ -138,6 +138,10 @@ def map_command(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise InputDataError(f"output {out} exists and is not an empty directory; pass --overwrite to replace maps in it")
     pts = _read_points(points, points_cols) if points is not None else None
+    if outlines is not None:  # before the long part: a wrong file or layer name fails fast
+        from jsdm_hot.maps.outlines import outline_layer
+
+        outlines_layer = outline_layer(outlines, outlines_layer)
     constants = parse_constants(constant)
 
     if workers is not None and scheduler != "local":

@@ -83,7 +83,7 @@ class RasterGrid(MapGrid):
         for j, name in enumerate(names):
             da = self._arrays[name].isel({self.dims[0]: slice(r0, r1)})
             vals = np.asarray(da.values, dtype=np.float64)
-            nodata = da.rio.nodata if hasattr(da, "rio") else None
+            nodata = da.rio.nodata
             if nodata is not None and not np.isnan(nodata):
                 vals[vals == nodata] = np.nan
             out[:, :, j] = vals

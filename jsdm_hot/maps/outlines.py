@@ -19,7 +19,7 @@ from jsdm_hot.errors import InputDataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Outlines", "read_outlines"]
+__all__ = ["Outlines", "outline_layer", "read_outlines"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,31 @@ def _layers(path: Path) -> list[str]:
         return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:  # pyogrio's DataSourceError and friends
         raise InputDataError(f"cannot read vector file {path}: {exc}") from None
+
+
+def outline_layer(path: str | Path, layer: str | None = None) -> str:
+    """Check that ``path`` is a readable vector file with layer ``layer``; return the layer's name.
+
+    ``layer=None`` is accepted for a file with a single layer. Cheap (reads
+    the list of layers only): callers check it before a long computation.
+
+    Raises
+    ------
+    InputDataError
+        See :func:`read_outlines`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(f"outline file {path} does not exist")
+    names = _layers(path)
+    if layer is None:
+        if len(names) != 1:
+            raise InputDataError(f"outline file {path} has {len(names)} layers {names}; choose one by name "
+                                 "(e.g. outlines=(path, 'ne_states'), CLI: --outlines-layer)")
+        return names[0]
+    if layer not in names:
+        raise InputDataError(f"layer {layer!r} is not in outline file {path}; its layers are {names}")
+    return layer
 
 
 def read_outlines(path: str | Path, layer: str | None = None, *, crs: Any = None,
@@ -76,16 +101,7 @@ def read_outlines(path: str | Path, layer: str | None = None, *, crs: Any = None
     import shapely
 
     path = Path(path)
-    if not path.exists():
-        raise InputDataError(f"outline file {path} does not exist")
-    names = _layers(path)
-    if layer is None:
-        if len(names) != 1:
-            raise InputDataError(f"outline file {path} has {len(names)} layers {names}; choose one by name "
-                                 "(e.g. outlines=(path, 'ne_states'), CLI: --outlines-layer)")
-        layer = names[0]
-    elif layer not in names:
-        raise InputDataError(f"layer {layer!r} is not in outline file {path}; its layers are {names}")
+    layer = outline_layer(path, layer)
     try:
         gdf = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio / GDAL errors are not JsdmHotError

@@ -311,3 +311,64 @@ def test_outline_errors(tmp_path):
     (tmp_path / "junk.gpkg").write_text("not a geopackage")
     with pytest.raises(InputDataError, match="cannot read vector file .*junk.gpkg"):
         read_outlines(tmp_path / "junk.gpkg")
+
+
+# ----------------------------------------------------------------------------- the training range on real estimators
+def test_estimators_record_their_training_range_through_save_and_load(small_sim, tiny_config, tmp_path):
+    """x_min_ / x_max_ (n_features,): the range of the training sites (HotVAE: the part not held out)."""
+    from dataclasses import replace
+
+    from jsdm_hot import HotVAE
+    from jsdm_hot.baselines import BinaryRelevanceLogistic
+
+    data = small_sim.data
+    hot = HotVAE(replace(tiny_config, max_epochs=1), device="cpu", random_state=0).fit(data)
+    _, train = hot._holdout(data.n_sites)
+    np.testing.assert_array_equal(hot.x_min_, data.X[train].min(0))
+    np.testing.assert_array_equal(hot.x_max_, data.X[train].max(0))
+    base = BinaryRelevanceLogistic(val_fraction=0.2, random_state=0).fit(data)
+    assert base.x_min_.shape == (data.X.shape[1],) and np.all(base.x_min_ <= base.x_max_)
+    assert np.all(base.x_min_ >= data.X.min(0)) and np.all(base.x_max_ <= data.X.max(0))
+    for est in (hot, base):
+        back = type(est).load(est.save(tmp_path / type(est).__name__), device="cpu")
+        np.testing.assert_array_equal(back.x_min_, est.x_min_)
+        np.testing.assert_array_equal(back.x_max_, est.x_max_)
+
+
+def test_cli_map_standard_effort_points_outlines_and_mask(tmp_path, monkeypatch):
+    """CLI: --standard-effort fills effort covariates (recorded in the GeoTIFF tags), --points/--outlines on PNGs."""
+    import rasterio
+    from typer.testing import CliRunner
+
+    import jsdm_hot
+    from jsdm_hot.cli import app
+
+    model = TinyModel(features=("temp", "duration_h", "time_sin"), x_min=(10.0, 0.1, -1.0), x_max=(20.0, 5.0, 1.0))
+
+    class FakeHotVAE:
+        @classmethod
+        def load(cls, path, device="auto"):
+            return model
+
+    monkeypatch.setattr(jsdm_hot, "HotVAE", FakeHotVAE, raising=False)
+    df = _table()
+    df["region"] = np.where(df["x"] < -81.5, 1.0, 0.0)  # the three western columns
+    df.to_csv(tmp_path / "grid.csv", index=False)
+    pd.DataFrame({"lon": [-83.0, -82.0], "lat": [34.0, 35.0]}).to_csv(tmp_path / "sites.csv", index=False)
+    (tmp_path / "model").mkdir()
+    out = tmp_path / "maps"
+    args = ["map", str(tmp_path / "model"), str(tmp_path / "grid.csv"), "--out", str(out), "--layers",
+            "richness,extrapolation", "--draws", "3", "--standard-effort", "--mask", "region", "--points",
+            str(tmp_path / "sites.csv"), "--format", "tif,png", "--no-progress"]
+    gpkg = _rasters() / "gis-data.gpkg"
+    res = CliRunner().invoke(app, [*args, "--outlines", str(gpkg), "--outlines-layer", "ne_states"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert "mapped 18 cells" in res.output  # the mask keeps 3 of 6 columns
+    with rasterio.open(out / "richness.tif") as src:
+        tags = src.tags()
+    assert tags["effort"] == "duration_h=1,time_sin=0.965926"  # a 1 h checklist starting at 07:00
+    assert (out / "extrapolation.png").stat().st_size > 10_000
+    args[args.index(str(out))] = str(tmp_path / "maps2")
+    res = CliRunner().invoke(app, [*args, "--outlines", str(gpkg), "--outlines-layer", "states"])
+    assert res.exit_code != 0 and "layer 'states' is not in outline file" in str(res.exception)
+    assert not (tmp_path / "maps2").exists()  # checked before mapping: nothing computed or written
