@@ -106,7 +106,7 @@ LAYER_INFO: dict[str, dict[str, Any]] = {
         cmap="inferno", extra_dim=None, label="composition uncertainty (mean \u03b2SOR between draws)"),
     "beta_sor_reference": dict(
         units="1", long_name="mean Sorensen dissimilarity of joint posterior draws to the reference community",
-        cmap="cividis", extra_dim=None, label="\u03b2SOR to reference community"),
+        cmap="plasma", extra_dim=None, label="\u03b2SOR to reference community"),
     "composition_pc": dict(units="1", long_name="score on principal axis of predicted species composition",
                            cmap="RdBu_r", extra_dim="axis", label="composition PCA score"),
     "extrapolation": dict(units="1", long_name="share of model covariates outside their training range",

@@ -222,7 +222,8 @@ def plot_layer(ds: Any, layer: str, path: str | Path | None = None, *, index: An
     fig_h = float(np.clip((fig_w - 2.1) * map_ratio + 1.2, 3.0, 11.0)) + 0.16 * n_text
     fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
     bottom = (0.16 * n_text + 0.1) / fig_h if text else 0.0
-    fig.set_layout_engine("constrained", rect=(0, bottom, 1, 1 - bottom))
+    # "compressed": constrained layout for fixed-aspect axes (maps), without their white bands
+    fig.set_layout_engine("compressed", rect=(0, bottom, 1, 1 - bottom))
     ax = fig.add_subplot()
     im = ax.imshow(np.ma.masked_invalid(values), extent=extent, origin=origin, cmap=cmap, vmin=vmin, vmax=vmax,
                    interpolation="nearest", aspect=aspect)
