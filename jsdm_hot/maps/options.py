@@ -104,7 +104,12 @@ class MapOptions:
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(overrides) - set(known))
         if unknown:
-            raise TypeError(f"unknown map option(s) {unknown}; MapOptions has {known}")
+            hint = ""
+            if set(unknown) & {"x", "y", "crs", "resolution", "mask"}:
+                hint += "; grid settings (x, y, crs, resolution, mask) go to jsdm_hot.maps.open_grid"
+            if "standard_effort" in unknown:
+                hint += "; give effort values as a dict: effort={'duration_minutes': 60, ...}"
+            raise TypeError(f"unknown map option(s) {unknown}; MapOptions has {known}{hint}")
         return replace(options or cls(), **overrides)
 
     @property

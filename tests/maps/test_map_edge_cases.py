@@ -197,6 +197,8 @@ def test_map_options_object_equals_keywords_and_rejects_unknown_names():
         np.testing.assert_array_equal(a[name].values, b[name].values)
     with pytest.raises(TypeError, match="unknown map option\\(s\\) \\['n_draw'\\]"):
         predict_map(m, df, constants={"effort": 60.0}, n_draw=5)
+    with pytest.raises(TypeError, match="grid settings .* go to jsdm_hot.maps.open_grid"):
+        predict_map(m, df, constants={"effort": 60.0}, crs="EPSG:4326")
     with pytest.raises(InputDataError, match="n_draws must be >= 1"):
         MapOptions(n_draws=0)
     assert MapOptions(chunk_size=100, seed_block=64).chunk == 128
