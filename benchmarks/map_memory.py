@@ -50,6 +50,7 @@ class FakeJointModel:
         rng = np.random.default_rng(seed)
         self.feature_names_in_ = tuple(f"band_{j + 1}" for j in range(n_features))
         self.species_ = tuple(f"species_{i:03d}" for i in range(n_species))
+        self.x_min_ = self.x_max_ = np.full(n_features, np.nan)  # no training range: extrapolation not checked
         self.W = rng.normal(0, 1 / np.sqrt(n_features), (n_features, n_species)).astype(np.float32)
         self.b = rng.normal(-1.0, 1.0, n_species).astype(np.float32)
         self.lam = np.abs(rng.normal(1, 0.3, n_species)).astype(np.float32)

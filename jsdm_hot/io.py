@@ -36,6 +36,7 @@ __all__ = [
     "atomic_target",
     "atomic_write_text",
     "atomic_write_bytes",
+    "umask_mode",
 ]
 
 FORMAT_VERSION = 1
@@ -54,6 +55,16 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def umask_mode(directory: bool = False) -> int:
+    """Permissions a new file (``0o666``) or folder (``0o777``) gets under the process umask.
+
+    ``0o644`` / ``0o755`` under the usual umask 022. ``tempfile.mkstemp`` and
+    ``mkdtemp`` create ``0o600`` / ``0o700`` entries; atomic writes chmod them
+    to this before renaming them into place.
+    """
+    return (0o777 if directory else 0o666) & ~_umask()
 
 
 @contextlib.contextmanager
@@ -86,7 +97,7 @@ def atomic_target(path: str | os.PathLike, *, overwrite: bool = True) -> Iterato
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.chmod(tmp_path, umask_mode())
         os.replace(tmp_path, final)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -170,7 +181,7 @@ def save_model_dir(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        os.chmod(tmp_dir, 0o777 & ~_umask())  # mkdtemp makes 0700; colleagues may need to read the model
+        os.chmod(tmp_dir, umask_mode(directory=True))  # mkdtemp makes 0700; colleagues may need to read the model
         atomic_write_bytes(tmp_dir / WEIGHTS_FILE, blob)
         atomic_write_text(tmp_dir / CONFIG_FILE, text)
         if path.exists():

@@ -1,4 +1,5 @@
 import json
+import os
 import pickle
 
 import numpy as np
@@ -74,3 +75,19 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         atomic_write_text(target, Boom("new"))
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_model_dir_and_atomic_files_follow_the_umask(tmp_path, mask):
+    """mkdtemp / mkstemp make 0700 / 0600 entries; what is renamed into place has the umask's permissions."""
+    import stat
+
+    old = os.umask(mask)
+    try:
+        d = save_model_dir(tmp_path / "m", {"w": np.zeros(2, np.float32)}, {}, class_name="Thing")
+        atomic_write_text(tmp_path / "note.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(d.stat().st_mode) == 0o777 & ~mask
+    for f in (d / "weights.safetensors", d / "config.json", tmp_path / "note.txt"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~mask, f

@@ -51,16 +51,28 @@ def _read_points(path: Path, cols: str):
     return df[names].apply(pd.to_numeric, errors="coerce").dropna().to_numpy(dtype=np.float64)
 
 
+def _standard_effort_values() -> dict[str, float]:
+    """Effort covariates of a standardised eBird checklist, in every encoding the eBird reader produces."""
+    from jsdm_hot.data.ebird import standard_effort
+
+    values: dict[str, float] = {}
+    for de in ("hours", "log"):
+        for te in ("cyclic", "hours"):
+            values.update(standard_effort(duration_encoding=de, time_encoding=te))
+    return values
+
+
 @app.command("map")
 def map_command(
     model_dir: Path = typer.Argument(..., help="Model directory written by `jsdm-hot fit`."),
     grid: Path = typer.Argument(..., help="Grid: table of cells (CSV/TSV/parquet with x, y and covariates), "
                                           "a directory of aligned GeoTIFFs, a GeoTIFF or a NetCDF file."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for the maps."),
-    layers: str = typer.Option("richness,uncertainty,community", "--layers",
+    layers: str = typer.Option("richness,uncertainty,community,extrapolation", "--layers",
                                help="Comma-separated: richness, uncertainty (sd, 90% interval, composition "
                                     "uncertainty), interval, exceedance (needs --k), community (PCA axes, βSOR to "
-                                    "reference), species (all), species:NAME."),
+                                    "reference), species (all), species:NAME, extrapolation (share of covariates "
+                                    "outside the training range)."),
     draws: int = typer.Option(100, "--draws", help="Joint posterior draws per cell."),
     seed: int = typer.Option(0, "--seed"),
     k: Optional[str] = typer.Option(None, "--k", help="Richness thresholds for P(richness >= k), e.g. 5,10."),
@@ -81,8 +93,15 @@ def map_command(
     y_col: Optional[str] = typer.Option(None, "--y-col", help="Table grid: y column of cell centres (default y, lat or latitude)."),
     crs: Optional[str] = typer.Option(None, "--crs", help="CRS of a table grid (default EPSG:4326) or of rasters without one."),
     resolution: Optional[float] = typer.Option(None, "--resolution", help="Table grid cell size (inferred by default)."),
-    points: Optional[Path] = typer.Option(None, "--points", help="Table of training sites drawn on the PNGs."),
-    points_cols: str = typer.Option("lon,lat", "--points-cols", help="x,y columns of --points."),
+    mask: Optional[str] = typer.Option(None, "--mask", help="Grid variable (e.g. a study-region template raster) "
+                                                            "outside of which (missing or 0) nothing is mapped."),
+    points: Optional[Path] = typer.Option(None, "--points", help="Table of training sites (longitude, latitude): "
+                                                                 "drawn on the PNGs, and the grid's extent is "
+                                                                 "checked against theirs."),
+    points_cols: str = typer.Option("lon,lat", "--points-cols", help="Longitude,latitude columns of --points."),
+    outlines: Optional[Path] = typer.Option(None, "--outlines", help="Vector file (e.g. GeoPackage) whose lines "
+                                                                     "or polygon boundaries are drawn on the PNGs."),
+    outlines_layer: Optional[str] = typer.Option(None, "--outlines-layer", help="Layer of --outlines, e.g. ne_states."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda (here and on dask workers)."),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="Run the chunks on a dask.distributed cluster: 'local' starts --workers "
@@ -100,7 +119,7 @@ def map_command(
 
     With --scheduler the chunks of cells run on a dask cluster (see docs/scaling.md).
     """
-    from jsdm_hot.maps import predict_map, write_geotiff, write_netcdf, write_pngs
+    from jsdm_hot.maps import open_grid, predict_map, write_geotiff, write_netcdf, write_pngs
 
     fmts = split_list(formats) or []
     bad = [f for f in fmts if f not in _FORMATS]
@@ -119,22 +138,29 @@ def map_command(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise InputDataError(f"output {out} exists and is not an empty directory; pass --overwrite to replace maps in it")
     pts = _read_points(points, points_cols) if points is not None else None
+    if outlines is not None:  # before the long part: a wrong file or layer name fails fast
+        from jsdm_hot.maps.outlines import outline_layer
+
+        outlines_layer = outline_layer(outlines, outlines_layer)
     constants = parse_constants(constant)
 
     if workers is not None and scheduler != "local":
         raise InputDataError("--workers sets the size of a local dask cluster: use it with --scheduler local")
     # the model class is read from MODEL_DIR/config.json; with --scheduler the workers load it too
-    ds = predict_map(str(model_dir), grid, scheduler=scheduler, n_workers=workers, device=device,
+    grid_ = open_grid(grid, x=x_col, y=y_col, crs=crs, resolution=resolution, mask=mask)
+    ds = predict_map(str(model_dir), grid_, scheduler=scheduler, n_workers=workers, device=device,
                      connect_timeout=connect_timeout, layers=layers, n_draws=draws, seed=seed, richness_k=ks, constants=constants,
                      chunk_size=chunk_size, seed_block=seed_block, reference=split_list(reference),
-                     standard_effort=standard_effort, x=x_col, y=y_col, crs=crs, resolution=resolution, progress=progress)
+                     effort=_standard_effort_values() if standard_effort else None, training_sites=pts,
+                     progress=progress)
     written: list[Path] = []
     if "tif" in fmts:
         written += write_geotiff(ds, out, overwrite=True)
     if "nc" in fmts:
         written.append(write_netcdf(ds, out / "maps.nc", overwrite=True))
     if "png" in fmts:
-        written += write_pngs(ds, out, points=pts, overwrite=True)
+        written += write_pngs(ds, out, points=pts, overwrite=True,
+                              outlines=None if outlines is None else (outlines, outlines_layer))
     typer.echo(f"mapped {int(ds.attrs['n_cells_predicted'])} cells; wrote {len(written)} files to {out}")
     for p in written:
         typer.echo(f"  {p}")

@@ -4,17 +4,24 @@
 >>> ds = predict_map(model, "grid.csv", constants={"duration_minutes": 60})   # doctest: +SKIP
 >>> write_geotiff(ds, "maps/"); write_netcdf(ds, "maps/maps.nc"); write_pngs(ds, "maps/")  # doctest: +SKIP
 
-* :mod:`~jsdm_hot.maps.grid` — grids from tables of cells or stacks of aligned rasters.
-* :mod:`~jsdm_hot.maps.layers` — the pure kernel :func:`predict_layers` and the layer definitions.
-* :mod:`~jsdm_hot.maps.predict` — :func:`predict_map`, the chunked loop returning an xarray Dataset.
+* :mod:`~jsdm_hot.maps.grid` — :func:`open_grid`: grids from tables of cells
+  (:mod:`~jsdm_hot.maps.grid_table`) or stacks of aligned rasters
+  (:mod:`~jsdm_hot.maps.grid_raster`), sharing :class:`~jsdm_hot.maps.lattice.MapGrid`.
+* :mod:`~jsdm_hot.maps.options` — :class:`MapOptions`, what a map computes.
+* :mod:`~jsdm_hot.maps.layers` — the layer definitions and :func:`predict_layers`;
+  :mod:`~jsdm_hot.maps.chunk` — the per-chunk kernel built on it.
+* :mod:`~jsdm_hot.maps.predict` — :func:`predict_map`, the driver returning an xarray Dataset
+  (:mod:`~jsdm_hot.maps.dataset`); :mod:`~jsdm_hot.maps.cluster` runs its chunks on dask.
 * :mod:`~jsdm_hot.maps.writers`, :mod:`~jsdm_hot.maps.plots` — GeoTIFF, NetCDF and PNG output (atomic).
 
-The model is duck-typed: any fitted object with ``predict_proba``, ``sample``
-(joint draws), ``species_`` and ``feature_names_in_`` works. xarray, rioxarray
-and matplotlib are imported only when a map is made.
+The model is any fitted jsdm-hot estimator; maps use only its contract
+(:mod:`~jsdm_hot.maps.model`): ``predict_proba``, ``sample`` (joint draws),
+``species_``, ``feature_names_in_`` and the training range ``x_min_`` /
+``x_max_``. xarray, rioxarray, geopandas and matplotlib are imported only
+when a map is made.
 """
 
-from jsdm_hot.maps.grid import MapGrid, RasterGrid, TableGrid, grid_from_rasters, grid_from_table, open_grid
+from jsdm_hot.maps.grid import MapGrid, RasterGrid, TableGrid, crs_label, grid_from_rasters, grid_from_table, open_grid
 from jsdm_hot.maps.layers import (
     LAYER_GROUPS,
     LAYER_INFO,
@@ -23,8 +30,9 @@ from jsdm_hot.maps.layers import (
     predict_layers,
     resolve_layers,
 )
+from jsdm_hot.maps.options import DEFAULT_LAYERS, MapOptions
 from jsdm_hot.maps.plots import plot_layer, write_pngs
-from jsdm_hot.maps.predict import DEFAULT_LAYERS, predict_map
+from jsdm_hot.maps.predict import predict_map
 from jsdm_hot.maps.writers import atomic_path, write_geotiff, write_netcdf
 
 #: Alias of :func:`predict_map` (the name ``jsdm_hot.predict_grid`` exports).
@@ -36,9 +44,11 @@ __all__ = [
     "LAYER_GROUPS",
     "LAYER_INFO",
     "MapGrid",
+    "MapOptions",
     "RasterGrid",
     "TableGrid",
     "atomic_path",
+    "crs_label",
     "fit_community_basis",
     "grid_from_rasters",
     "grid_from_table",

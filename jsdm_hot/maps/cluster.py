@@ -5,11 +5,11 @@
 
 The driver (the process calling ``predict_map``) scans the grid, fits the
 community basis, reads each chunk's covariates and submits one task per chunk:
-``(model directory path, covariates (n_cells, n_grid_covariates), chunk start,
+``(model directory path, covariates (n_cells, n_features), chunk start,
 ChunkSpec)``. A worker loads the model from the directory with its class's
 ``load`` the first time it needs it and keeps it (per worker process, keyed by
 path, device and the config file's modification time); torch modules are never
-pickled. The task runs :func:`jsdm_hot.maps.predict.predict_chunk`, the same
+pickled. The task runs :func:`jsdm_hot.maps.chunk.predict_chunk`, the same
 function as the single-process loop, with the same chunks and seeds, so the
 maps are identical (bit for bit on CPU, given the same torch thread count per
 process; LocalCluster workers and ``dask worker --nthreads 1`` run torch on one
@@ -33,7 +33,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from jsdm_hot.errors import InputDataError, ModelFileError
-from jsdm_hot.registry import load_model
+from jsdm_hot.maps.chunk import ChunkSpec, predict_chunk
+from jsdm_hot.maps.model import load_model
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +70,9 @@ def _worker_model(model_dir: str, device: str) -> Any:
     return model
 
 
-def _chunk_task(model_dir: str, device: str, block: np.ndarray, start: int, spec: Any) -> dict[str, np.ndarray]:
-    """Worker side of one chunk: cached model + :func:`~jsdm_hot.maps.predict.predict_chunk`."""
-    from jsdm_hot.maps.predict import predict_chunk
-
-    return predict_chunk(_worker_model(model_dir, device), block, start, spec)
+def _chunk_task(model_dir: str, device: str, X: np.ndarray, start: int, spec: ChunkSpec) -> dict[str, np.ndarray]:
+    """Worker side of one chunk: cached model + :func:`~jsdm_hot.maps.chunk.predict_chunk`."""
+    return predict_chunk(_worker_model(model_dir, device), X, start, spec)
 
 
 def _n_cpus() -> int:
@@ -193,21 +192,21 @@ def map_chunks(
     client: Any,
     model_dir: str,
     chunks: Iterable[tuple[int, np.ndarray, np.ndarray]],
-    spec: Any,
+    spec: ChunkSpec,
     *,
     device: str = "auto",
     max_in_flight: int | None = None,
 ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
-    """Run :func:`~jsdm_hot.maps.predict.predict_chunk` for each chunk on the cluster.
+    """Run :func:`~jsdm_hot.maps.chunk.predict_chunk` for each chunk on the cluster.
 
     Parameters
     ----------
     client : distributed.Client
     model_dir : str
         Absolute path of the saved model, readable by every worker.
-    chunks : iterable of (start, flat, block)
+    chunks : iterable of (start, flat, X)
         ``start`` int, ``flat`` ndarray (n_cells,) of grid cell indices (kept
-        on the driver), ``block`` ndarray (n_cells, n_grid_covariates) sent to the worker.
+        on the driver), ``X`` ndarray (n_cells, n_features) sent to the worker.
     spec : ChunkSpec
         Sent to every worker once.
     device : str, default="auto"
@@ -236,8 +235,8 @@ def map_chunks(
         item = next(it, None)
         if item is None:
             return False
-        start, flat, block = item
-        fut = client.submit(_chunk_task, model_dir, device, block, int(start), spec_f, pure=False,
+        start, flat, X = item
+        fut = client.submit(_chunk_task, model_dir, device, X, int(start), spec_f, pure=False,
                             key=f"jsdm-hot-map-chunk-{start}-{os.urandom(4).hex()}")
         pending[fut.key] = (fut, flat)
         done.add(fut)

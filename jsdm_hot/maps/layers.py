@@ -45,6 +45,14 @@ Layers (``n`` cells, ``L`` species, ``S`` joint posterior draws)
     so the axes are the same for every block; each axis' sign is fixed so that
     its largest loading is positive.
 
+``extrapolation`` (n,)
+    Share of the model's covariates outside their training range
+    ``[model.x_min_, model.x_max_]`` at the cell
+    (:func:`jsdm_hot.metrics.extrapolation.extrapolation_share`): 0 inside the
+    training "box" of every covariate, 1 when all are outside; like the sign
+    of a MESS map (Elith et al. 2010), it marks where the map extrapolates.
+    NaN when the model records no training range.
+
 βSOR conventions follow :mod:`jsdm_hot.metrics.beta`: two empty communities
 have βSOR 0, one empty community against a non-empty one has βSOR 1.
 
@@ -63,6 +71,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.metrics.extrapolation import extrapolation_share
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +106,11 @@ LAYER_INFO: dict[str, dict[str, Any]] = {
         cmap="inferno", extra_dim=None, label="composition uncertainty (mean \u03b2SOR between draws)"),
     "beta_sor_reference": dict(
         units="1", long_name="mean Sorensen dissimilarity of joint posterior draws to the reference community",
-        cmap="cividis", extra_dim=None, label="\u03b2SOR to reference community"),
+        cmap="plasma", extra_dim=None, label="\u03b2SOR to reference community"),
     "composition_pc": dict(units="1", long_name="score on principal axis of predicted species composition",
                            cmap="RdBu_r", extra_dim="axis", label="composition PCA score"),
+    "extrapolation": dict(units="1", long_name="share of model covariates outside their training range",
+                          cmap="Oranges", extra_dim=None, label="share of covariates outside the training range"),
 }
 
 #: Names accepted in ``layers=`` besides the layer names themselves.
@@ -110,6 +121,7 @@ LAYER_GROUPS: dict[str, tuple[str, ...]] = {
     "exceedance": ("richness_ge",),
     "community": ("composition_pc", "beta_sor_reference"),
     "species": ("probability",),
+    "extrapolation": ("extrapolation",),
 }
 
 #: Layers that need joint posterior draws.
@@ -274,8 +286,15 @@ def fit_community_basis(
         raise InputDataError(f"n_axes must be >= 1, got {n_axes}")
     if k < n_axes:
         logger.warning("only %d principal axes of composition can be fitted (asked for %d)", k, n_axes)
-    pca = PCA(n_components=k, svd_solver="full").fit(P)
-    comps = pca.components_.copy()
+    if float(P.var(axis=0).sum()) == 0.0:
+        # every sampled cell has the same predicted composition (e.g. all covariates constant): no axes of
+        # variation; the scores are 0 everywhere (PCA would divide 0 by 0 for the explained variance)
+        logger.warning("predicted composition does not vary over the %d sampled cells: composition axes are 0",
+                       n_cells)
+        comps, evr = np.eye(n_species)[:k], np.zeros(k)
+    else:
+        pca = PCA(n_components=k, svd_solver="full").fit(P)
+        comps, evr = pca.components_.copy(), pca.explained_variance_ratio_.copy()
     # Deterministic sign: the largest |loading| of each axis is positive.
     flip = np.sign(comps[np.arange(k), np.argmax(np.abs(comps), axis=1)])
     comps *= np.where(flip == 0, 1.0, flip)[:, None]
@@ -302,7 +321,7 @@ def fit_community_basis(
         if not ref.any():
             raise InputDataError("the reference community must contain at least one species")
         rule = "user-given reference community"
-    return CommunityBasis(mean=mean, components=comps, explained_variance_ratio=pca.explained_variance_ratio_.copy(),
+    return CommunityBasis(mean=mean, components=comps, explained_variance_ratio=evr,
                           reference=ref, reference_rule=rule, n_cells=n_cells, species=species)
 
 
@@ -362,8 +381,9 @@ def predict_layers(
     Parameters
     ----------
     model : object
-        Fitted model with ``predict_proba(X) -> (n, n_species)`` and
-        ``sample(X, n_draws=, seed=) -> (n_draws, n, n_species)`` uint8 joint draws.
+        Fitted model with ``predict_proba(X) -> (n, n_species)``,
+        ``sample(X, n_draws=, seed=) -> (n_draws, n, n_species)`` uint8 joint
+        draws and (for ``extrapolation``) ``x_min_`` / ``x_max_`` (n_features,).
     X : ndarray of shape (n_cells, n_features)
         Raw covariates in the order of ``model.feature_names_in_`` (the model
         standardises internally).
@@ -392,7 +412,7 @@ def predict_layers(
     dict of str to ndarray
         ``probability`` (n_cells, n_selected_species) float32; ``richness_ge``
         (n_cells, n_k); ``composition_pc`` (n_cells, n_axes); every other layer
-        (n_cells,). All float32.
+        (n_cells,), ``extrapolation`` included. All float32.
     """
     if layers is None:
         layers = [n for n in LAYER_INFO
@@ -424,6 +444,8 @@ def predict_layers(
         out["richness"] = proba.sum(axis=1).astype(np.float32)
     if "composition_pc" in wanted:
         out["composition_pc"] = community.scores(proba).astype(np.float32)
+    if "extrapolation" in wanted:
+        out["extrapolation"] = extrapolation_share(X, model.x_min_, model.x_max_).astype(np.float32)
 
     draw_wanted = wanted & DRAW_LAYERS
     if draw_wanted:

@@ -2,7 +2,13 @@
 
 Every write is atomic: the file is written under a temporary name in the
 destination directory and moved over the final name with :func:`os.replace`,
-so an interrupted run never leaves a partial file under the final name.
+so an interrupted run never leaves a partial file under the final name. Files
+get the permissions of the process umask (0644 under umask 022), not the
+0600 of the temporary file.
+
+The map's metadata (model, number of species, draws, seed, constants and
+standard-effort values, reference community) travel with every file: as
+global attributes of the NetCDF file and as GDAL metadata tags of each GeoTIFF.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.io import umask_mode
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["atomic_path", "write_geotiff", "write_netcdf"]
+__all__ = ["atomic_path", "metadata_tags", "write_geotiff", "write_netcdf"]
 
 
 @contextlib.contextmanager
@@ -48,11 +55,34 @@ def atomic_path(final: str | Path, *, overwrite: bool = True) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, umask_mode())  # mkstemp makes 0600
         os.replace(tmp_path, final)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def _tag_value(v: Any) -> str:
+    if isinstance(v, np.ndarray):
+        return ",".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v.tolist())
+    return str(v)
+
+
+def metadata_tags(ds: Any, name: str) -> dict[str, str]:
+    """GDAL metadata tags of layer ``name``: the map's attributes, then the layer's (as strings).
+
+    Returns
+    -------
+    dict of str to str
+        E.g. ``{"model": "HotVAE", "n_species": "32", "effort": "duration_minutes=60,...",
+        "constants": ..., "layer": name, "units": ..., "long_name": ...}``.
+    """
+    da = ds[name]
+    tags = {k: _tag_value(v) for k, v in ds.attrs.items() if v is not None and k != "title"}
+    tags.update({k: _tag_value(v) for k, v in da.attrs.items() if v is not None and k not in ("grid_mapping",)})
+    tags.update(layer=name, units=str(da.attrs.get("units", "")), long_name=str(da.attrs.get("long_name", name)))
+    return tags
 
 
 def _band_names(da: Any) -> list[str] | None:
@@ -86,7 +116,9 @@ def write_geotiff(ds: Any, out_dir: str | Path, layers: Sequence[str] | None = N
     list of Path
         The files written. Multi-band layers get one band per species (or k,
         or axis), with the band description naming it; nodata is NaN; the CRS
-        is the Dataset's.
+        is the Dataset's; the map's and the layer's attributes are GDAL
+        metadata tags (:func:`metadata_tags`: ``effort``, ``constants``,
+        ``n_species``, ``n_draws``, ...).
     """
     import rioxarray  # noqa: F401  (registers .rio)
 
@@ -123,8 +155,7 @@ def write_geotiff(ds: Any, out_dir: str | Path, layers: Sequence[str] | None = N
                 for b in range(stack.shape[0]):
                     dst.write(np.asarray(stack[b], dtype=np.float32), b + 1)
                     dst.set_band_description(b + 1, bands[b] if bands is not None else name)
-                dst.update_tags(layer=name, units=str(da.attrs.get("units", "")),
-                                long_name=str(da.attrs.get("long_name", name)))
+                dst.update_tags(**metadata_tags(ds, name))
         written.append(final)
         logger.info("wrote %s", final)
     return written

@@ -4,6 +4,7 @@
 * :mod:`jsdm_hot.metrics.ecology` — the 12 occurrence / richness / community measures.
 * :mod:`jsdm_hot.metrics.beta` — Baselga (2010) βSOR, βSIM, βNES, vectorised.
 * :mod:`jsdm_hot.metrics.posterior_summary` — per-site richness summaries of draws.
+* :mod:`jsdm_hot.metrics.extrapolation` — covariates outside the training range, MESS (Elith et al. 2010).
 """
 
 from jsdm_hot.metrics.beta import beta_all, beta_components, beta_nes, beta_sim, beta_sor
@@ -17,6 +18,7 @@ from jsdm_hot.metrics.ecology import (
     richness_metrics_from_counts,
     sample_site_pairs,
 )
+from jsdm_hot.metrics.extrapolation import extrapolation_share, mess, outside_range
 from jsdm_hot.metrics.mlc import (
     MLC_METRICS,
     binarize,
@@ -52,15 +54,18 @@ __all__ = [
     "central_interval",
     "community_metrics",
     "eb_f1",
+    "extrapolation_share",
     "hamming_accuracy",
     "interval_coverage",
     "macro_f1",
     "median_auc",
+    "mess",
     "micro_f1",
     "mlc_report",
     "norberg_metrics",
     "occurrence_calibration",
     "occurrence_metrics",
+    "outside_range",
     "per_species_auc",
     "pit_coverage",
     "richness_from_draws",

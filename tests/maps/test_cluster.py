@@ -105,11 +105,11 @@ def test_dask_cluster_maps_identical_to_single_process(model_dir, grid_csv, refe
 
 
 def test_worker_errors_reach_the_driver(model_dir, grid_csv, client, tmp_path):
+    from jsdm_hot.maps.chunk import ChunkSpec
     from jsdm_hot.maps.cluster import map_chunks
-    from jsdm_hot.maps.predict import ChunkSpec
 
     spec = ChunkSpec(layers=("richness",), n_draws=2, seed=0, richness_k=(), species_index=None, community=None,
-                     seed_block=4, n_features=4, grid_pos=(0, 1, 2, 3), constants=())
+                     seed_block=4)
     chunks = [(0, np.arange(3), np.zeros((3, 4)))]
     with pytest.raises(ModelFileError, match="does not exist .*on dask worker host .*filesystem they share"):
         list(map_chunks(client, str(tmp_path / "nowhere"), chunks, spec, device="cpu"))

@@ -42,6 +42,7 @@ class LatentLogitModel:
         rng = np.random.default_rng(seed)
         p = len(feature_names)
         self.feature_names_in_ = tuple(feature_names)
+        self.x_min_, self.x_max_ = np.full(p, -1e6), np.full(p, 1e6)  # training range: everything inside
         self.species_ = tuple(f"Species {chr(65 + i)}" for i in range(n_species))
         self.W = rng.normal(0, 1.0 / np.sqrt(p), (p, n_species))
         self.b = rng.normal(-0.3, 1.0, n_species)
@@ -159,7 +160,7 @@ def test_composition_uncertainty_zero_for_a_certain_model():
     np.testing.assert_array_equal(out["richness_sd"], 0.0)
     out = predict_layers(m, X, n_draws=10, seed=0)  # default: every layer that needs no k / community basis
     assert sorted(out) == sorted(["probability", "richness", "richness_mean", "richness_sd", "richness_q05",
-                                  "richness_q95", "composition_uncertainty"])
+                                  "richness_q95", "composition_uncertainty", "extrapolation"])
     np.testing.assert_array_equal(out["richness_q05"], 3.0)  # species 0, 1, 4 always present
 
 
@@ -239,11 +240,13 @@ def test_predict_map_missing_covariates_listed():
     assert list(ds.data_vars) == ["richness"]
 
 
-def test_standard_effort_fills_missing_effort_covariates():
+def test_effort_fills_missing_effort_covariates():
     m = _model(features=("temp", "forest", "duration_h", "time_sin", "n_observers"))
-    ds = predict_map(m, _table(), standard_effort={"hour": 6.0}, constants={"n_observers": 2}, layers="richness")
-    # 1 h checklist starting at 06:00: sin(2*pi*6/24) = 1; the explicit constant wins for n_observers
+    effort = {"duration_h": 1.0, "time_sin": 1.0, "time_cos": 0.0, "n_observers": 1.0}  # as the caller computes it
+    ds = predict_map(m, _table(), effort=effort, constants={"n_observers": 2}, layers="richness")
+    # the explicit constant wins for n_observers; time_cos is not a model covariate: ignored
     assert ds.attrs["constants"] == "duration_h=1,time_sin=1,n_observers=2"
+    assert ds.attrs["effort"] == "duration_h=1,time_sin=1"
     df = _table()
     P = m.predict_proba(np.column_stack([df["temp"], df["forest"], np.ones(len(df)), np.ones(len(df)),
                                          np.full(len(df), 2.0)]))
@@ -312,7 +315,7 @@ def test_grid_without_complete_cells_and_unknown_inputs_rejected(tmp_path):
     df = _table()
     df.loc[df.index[::2], "temp"] = np.nan
     df.loc[df.index[1::2], "forest"] = np.nan
-    with pytest.raises(InputDataError, match="no cell of grid table has all covariates \['temp', 'forest'\]"):
+    with pytest.raises(InputDataError, match=r"no cell of grid table has all covariates \['temp', 'forest'\]"):
         predict_map(_model(), df, constants={"effort": 1})
     with pytest.raises(InputDataError, match="unsupported grid of type int"):
         open_grid(3)
@@ -419,7 +422,10 @@ def test_pngs_have_colorbar_units_and_titles(small_map, tmp_path):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
     fig = plot_layer(ds, "richness_sd")
     ax, cax = fig.axes
-    assert ax.get_xlabel() == "longitude (\u00b0E)" and ax.get_ylabel() == "latitude (\u00b0N)"
+    assert ax.get_xlabel() == "longitude" and ax.get_ylabel() == "latitude"
+    fmt_x, fmt_y = ax.xaxis.get_major_formatter(), ax.yaxis.get_major_formatter()
+    assert (fmt_x(-80.5), fmt_x(0.0), fmt_x(12.0)) == ("80.5\u00b0W", "0\u00b0", "12\u00b0E")
+    assert (fmt_y(30.0), fmt_y(-5.25)) == ("30\u00b0N", "5.25\u00b0S")
     assert "number of species" in cax.get_ylabel()
     assert "standard deviation" in ax.get_title() and "30 joint posterior draws" in ax.get_title()
     assert ax.images[0].get_cmap().name.startswith("magma")

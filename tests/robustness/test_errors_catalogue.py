@@ -452,6 +452,7 @@ class _LinearModel:
     def __init__(self, features=("temp", "forest")):
         self.feature_names_in_ = tuple(features)
         self.species_ = ("A", "B")
+        self.x_min_, self.x_max_ = np.full(len(features), -10.0), np.full(len(features), 10.0)
         self.W = np.linspace(-1, 1, 2 * len(features)).reshape(len(features), 2)
 
     def predict_proba(self, X):
