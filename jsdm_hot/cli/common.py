@@ -33,6 +33,11 @@ Covariates = typer.Option(None, "--covariates", help="Covariate table FILE[:KEY]
 JoinOn = typer.Option(None, "--join-on", help="Default key column of the --covariates tables.")
 Sampling = typer.Option(None, "--sampling", help="eBird sampling-event file: DATA is then a raw EBD text file, zero-filled.")
 Set = typer.Option(None, "--set", help="Model parameter NAME=VALUE (repeatable), e.g. --set dropout=0.2 --set n_layers=3.")
+StandardEffort = typer.Option(False, "--standard-effort", help="Predict for eBird best practice's standard checklist "
+                              "(60 min, 1 km, Traveling, 1 observer, 07:00; --effort changes any of them): the model's "
+                              "effort covariates, whatever their encoding, get these values.")
+Effort = typer.Option(None, "--effort", help="Survey effort in plain units, NAME=VALUE (repeatable): duration_min=30, "
+                      "distance_km=2, n_observers=1, protocol=Stationary, time=07:30, date=2019-06-15.")
 
 
 def split_list(text: Optional[str]) -> Optional[list[str]]:
@@ -103,3 +108,14 @@ def load_data(path: Path, columns: ColumnSpec, *, covariates: Optional[List[str]
 
     return read_wide_csv(path, columns, covariates=covariate_tables(covariates, join_on),
                          require_species=require_species)
+
+
+def effort_constants(covariates, effort: Optional[List[str]], standard: bool) -> Optional[dict[str, float]]:
+    """The model's effort covariates for ``--standard-effort`` / ``--effort`` (None when neither is given)."""
+    if not standard and not effort:
+        return None
+    from jsdm_hot.data.ebird import effort_values
+
+    values = effort_values(list(covariates), parse_assignments(effort, "--effort"))
+    logger.info("survey effort: %s", ", ".join(f"{k}={v:g}" for k, v in values.items()))
+    return values

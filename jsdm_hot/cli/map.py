@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from jsdm_hot.cli import app
+from jsdm_hot.cli import common as c
 from jsdm_hot.cli.common import split_list
 from jsdm_hot.errors import InputDataError
 
@@ -51,15 +52,12 @@ def _read_points(path: Path, cols: str):
     return df[names].apply(pd.to_numeric, errors="coerce").dropna().to_numpy(dtype=np.float64)
 
 
-def _standard_effort_values() -> dict[str, float]:
-    """Effort covariates of a standardised eBird checklist, in every encoding the eBird reader produces."""
-    from jsdm_hot.data.ebird import standard_effort
+def _effort(model_dir: Path, effort: Optional[List[str]], standard: bool):
+    if not standard and not effort:
+        return None
+    from jsdm_hot.registry import load_model
 
-    values: dict[str, float] = {}
-    for de in ("hours", "log"):
-        for te in ("cyclic", "hours"):
-            values.update(standard_effort(duration_encoding=de, time_encoding=te))
-    return values
+    return c.effort_constants(load_model(model_dir, device="cpu").feature_names_in_, effort, standard)
 
 
 @app.command("map")
@@ -79,9 +77,8 @@ def map_command(
     constant: Optional[List[str]] = typer.Option(
         None, "--constant", help="Value of a model covariate absent from the grid, NAME=VALUE in raw units "
                                  "(e.g. survey effort: duration_minutes=60); repeatable."),
-    standard_effort: bool = typer.Option(
-        False, "--standard-effort", help="Set eBird effort covariates missing from the grid to a standardised "
-                                         "checklist (1 h, 1 km, traveling, one observer, 07:00); --constant wins."),
+    standard_effort: bool = c.StandardEffort,
+    effort: Optional[List[str]] = c.Effort,
     reference: Optional[str] = typer.Option(
         None, "--reference", help="Comma-separated species of the reference community for the βSOR layer "
                                   "(default: the regional typical community)."),
@@ -151,7 +148,7 @@ def map_command(
     ds = predict_map(str(model_dir), grid_, scheduler=scheduler, n_workers=workers, device=device,
                      connect_timeout=connect_timeout, layers=layers, n_draws=draws, seed=seed, richness_k=ks, constants=constants,
                      chunk_size=chunk_size, seed_block=seed_block, reference=split_list(reference),
-                     effort=_standard_effort_values() if standard_effort else None, training_sites=pts,
+                     effort=_effort(model_dir, effort, standard_effort), training_sites=pts,
                      progress=progress)
     written: list[Path] = []
     if "tif" in fmts:

@@ -168,13 +168,17 @@ def _report(model, data, *, draws: int, seed: int, report: Optional[Path], title
         _console().print(f"wrote evaluation report to [bold]{report}[/bold]")
 
 
-def _prediction_data(model, data: Path, *, site_col, lon_col, lat_col, covariates, join_on, with_species: bool):
-    """DATA with the model's covariates (and species, for scoring), read with the one column rule."""
+def _prediction_data(model, data: Path, *, site_col, lon_col, lat_col, covariates, join_on, with_species: bool,
+                     fixed: dict | None = None):
+    """DATA with the model's covariates (and species, for scoring); ``fixed`` covariates are set to constants."""
     from jsdm_hot.data.columns import ColumnSpec
 
-    columns = ColumnSpec(species=tuple(model.species_) if with_species else (), covariates=tuple(model.feature_names_in_),
+    fixed = fixed or {}
+    columns = ColumnSpec(species=tuple(model.species_) if with_species else (),
+                         covariates=tuple(n for n in model.feature_names_in_ if n not in fixed),
                          site=site_col, lon=lon_col, lat=lat_col)
-    return c.load_data(data, columns, covariates=covariates, join_on=join_on, require_species=with_species)
+    return c.load_data(data, columns, covariates=covariates, join_on=join_on,
+                       require_species=with_species).with_covariates(fixed)
 
 
 @app.command()
@@ -183,6 +187,8 @@ def predict(
     data: Path = typer.Argument(..., help="Sites to predict at (CSV/TSV/parquet with the training covariates)."),
     out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV of per-species probabilities."),
     binary: bool = typer.Option(False, "--binary", help="Write 0/1 predictions (validation thresholds) instead of probabilities."),
+    standard_effort: bool = c.StandardEffort,
+    effort: Optional[List[str]] = c.Effort,
     device: str = typer.Option("auto", "--device"),
     site_col: Optional[str] = c.SiteCol,
     lon_col: Optional[str] = c.LonCol,
@@ -197,8 +203,9 @@ def predict(
     from jsdm_hot.registry import load_model
 
     model = load_model(model_dir, device=device)
+    constants = c.effort_constants(model.feature_names_in_, effort, standard_effort) or {}
     data_c = _prediction_data(model, data, site_col=site_col, lon_col=lon_col, lat_col=lat_col,
-                              covariates=covariates, join_on=join_on, with_species=False)
+                              covariates=covariates, join_on=join_on, with_species=False, fixed=constants)
     values = model.predict(data_c) if binary else model.predict_proba(data_c)
     df = pd.DataFrame(values, columns=list(model.species_))
     df.insert(0, "site_id", data_c.site_ids)

@@ -8,7 +8,7 @@ offending column and row (1-based data row, header excluded) and the source file
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -343,6 +343,26 @@ class CommunityData:
                 f"covariates {missing} used in training are missing{_where(self.source)}; present: {list(self.covariates)}"
             )
         return replace(self, X=self.X[:, [pos[c] for c in covariates]], covariates=tuple(covariates))
+
+    def with_covariates(self, values: Mapping[str, float]) -> "CommunityData":
+        """Covariates set to constants at every site (added when absent), e.g. a standard survey effort.
+
+        Parameters
+        ----------
+        values : mapping of str to float
+            Covariate name → value in the covariate's own units.
+        """
+        X, names = self.X.copy(), list(self.covariates)
+        for name, value in values.items():
+            v = float(value)
+            if not np.isfinite(v):
+                raise InputDataError(f"covariate {name!r} set to {value!r}; covariates must be finite numbers")
+            if name in names:
+                X[:, names.index(name)] = v
+            else:
+                X = np.column_stack([X, np.full(self.n_sites, v)])
+                names.append(str(name))
+        return replace(self, X=X, covariates=tuple(names))
 
     def to_frame(self) -> pd.DataFrame:
         """Wide table: site_id, lon, lat (if any), covariates, species 0/1, extra columns."""

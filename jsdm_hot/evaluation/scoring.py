@@ -201,8 +201,13 @@ def evaluate_arrays(
         As :func:`evaluate` (``attrs["details"]`` filled, settings partial).
     """
     from jsdm_hot.metrics.beta import beta_all
-    from jsdm_hot.metrics.ecology import (BETTER, community_metrics, occurrence_metrics, richness_metrics_from_counts,
-                                          sample_site_pairs)
+    from jsdm_hot.metrics.ecology import (
+        BETTER,
+        community_metrics,
+        occurrence_metrics,
+        richness_metrics_from_counts,
+        sample_site_pairs,
+    )
     from jsdm_hot.metrics.mlc import MLC_METRICS, mlc_report, per_species_auc
     from jsdm_hot.metrics.posterior_summary import richness_from_draws
 

@@ -57,8 +57,8 @@ branches (plugged-in encoders are not introspected).
 
 from __future__ import annotations
 
-from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.model.config import ModelConfig
 
 __all__ = ["DECODER_TERMS", "forward_flops_per_site", "training_flops_per_site", "BACKWARD_FACTOR"]
 

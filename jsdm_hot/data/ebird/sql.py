@@ -29,6 +29,7 @@ from jsdm_hot.data.ebird.files import (
 from jsdm_hot.data.ebird.filters import EbirdFilters
 from jsdm_hot.errors import InputDataError
 
+
 def _q(col: str) -> str:
     return '"' + col.replace('"', '""') + '"'
 

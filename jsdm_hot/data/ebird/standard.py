@@ -22,7 +22,7 @@ from jsdm_hot.data.ebird.effort import EFFORT_COVARIATES, _cyclic, _hours, _prot
 from jsdm_hot.data.ebird.filters import _iso_date
 from jsdm_hot.errors import InputDataError
 
-__all__ = ["EFFORT_INPUTS", "STANDARD_CHECKLIST", "effort_values", "standard_effort", "with_standard_effort", "best_hour"]
+__all__ = ["EFFORT_INPUTS", "RAW_EFFORT_FIELDS", "STANDARD_CHECKLIST", "effort_values", "standard_effort", "with_standard_effort", "best_hour"]
 
 #: Plain-unit inputs of :func:`effort_values`: name -> what it is.
 EFFORT_INPUTS = {
@@ -40,6 +40,9 @@ _INPUT_ALIASES = {
     "hour": "time", "start_time": "time", "time_observations_started": "time", "doy": "date",
     "day_of_year": "date", "observation_date": "date",
 }
+#: EBD checklist fields used directly as covariates by tables made outside jsdm-hot (e.g. roccupy) -> their input.
+RAW_EFFORT_FIELDS = {"duration_minutes": "duration_min", "effort_distance_km": "distance_km",
+                     "number_observers": "n_observers"}
 #: The standardised checklist of eBird best practice (inputs not given to :func:`effort_values`).
 STANDARD_CHECKLIST = {"duration_min": 60.0, "distance_km": 1.0, "n_observers": 1.0, "protocol": "Traveling", "time": 7.0}
 
@@ -95,14 +98,18 @@ def _effort_table(inputs: dict) -> dict[str, float]:
     if "duration_min" in inputs:
         minutes = _number("duration_min", inputs["duration_min"], 0)
         out["duration_h"] = minutes / 60.0
+        out["duration_minutes"] = minutes  # the checklist field itself, as many eBird extracts use it
         if minutes > 0:
             out["log_duration"] = float(np.log(minutes))
     if "distance_km" in inputs:
         out["distance_km"] = _number("distance_km", inputs["distance_km"], 0)
     elif kind in ("stationary", "area"):  # as effort_covariates: no distance recorded -> 0 km
         out["distance_km"] = 0.0
+    if "distance_km" in out:
+        out["effort_distance_km"] = out["distance_km"]
     if "n_observers" in inputs:
         out["n_observers"] = _number("n_observers", inputs["n_observers"], 1)
+        out["number_observers"] = out["n_observers"]
     if "time" in inputs:
         h = _parse_time(inputs["time"])
         out["time_h"] = h
@@ -192,11 +199,12 @@ def effort_values(covariates: Sequence[str], inputs: Mapping[str, object] | None
         accepted = "; ".join(f"{k}: {v}" for k, v in EFFORT_INPUTS.items())
         raise InputDataError(f"unknown effort input(s) {unknown}; accepted inputs are {accepted}")
     covariates = [str(c) for c in covariates]
-    wanted = [c for c in covariates if c in EFFORT_COVARIATES]
+    known = {**EFFORT_COVARIATES, **RAW_EFFORT_FIELDS}
+    wanted = [c for c in covariates if c in known]
     if not wanted:
         raise InputDataError(f"none of the covariates {covariates} is an effort covariate; effort covariates are "
-                             f"{list(EFFORT_COVARIATES)} (made by load_ebird / effort_covariates)")
-    needed = {EFFORT_COVARIATES[c] for c in wanted}
+                             f"{list(known)} (made by load_ebird / effort_covariates, or the EBD fields themselves)")
+    needed = {known[c] for c in wanted}
     if "distance_km" in wanted and "distance_km" not in given and "protocol" in given:
         needed.add("protocol")  # a stationary or area protocol sets the distance to 0 km
     unused = [k for k in given if k not in needed]
@@ -213,7 +221,7 @@ def effort_values(covariates: Sequence[str], inputs: Mapping[str, object] | None
     table = _effort_table(full)
     missing = [c for c in wanted if c not in table]
     if missing:
-        need = sorted({EFFORT_COVARIATES[c] for c in missing})
+        need = sorted({known[c] for c in missing})
         hint = "; ".join(f"{n}: {EFFORT_INPUTS[n]}" for n in need)
         extra = (" (year needs a full date, not a day of year)" if "year" in missing and "date" in given else "")
         raise InputDataError(f"the model's effort covariates {missing} need input(s) {need}{extra}; give {hint}")
