@@ -26,6 +26,9 @@ FAST = {
     "mpvae": {"hidden": 32, "latent_dim": 8, "n_train_samples": 20, "max_epochs": 40, "patience": 40},
     "lamp": {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_epochs": 40, "patience": 40, "lr": 3e-3},
     "c2ae": {"max_epochs": 60, "patience": 60, "lr": 3e-3},
+    "rf": {"n_estimators": 40, "min_samples_leaf": (2, 10), "n_jobs": 1},
+    "gbm": {"n_estimators": 200, "early_stopping_rounds": 20, "n_jobs": 1},
+    "maxent": {},
 }
 
 

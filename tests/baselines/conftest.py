@@ -1,0 +1,62 @@
+"""Fixtures of the single-species baseline tests (forest, boosting, MaxEnt): data splits and file tampering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jsdm_hot.errors import ModelFileError
+
+
+@pytest.fixture(scope="module")
+def sim_split():
+    """Simulated community (300 sites, 8 species, 4 covariates), random 180 / 60 / 60 split."""
+    from jsdm_hot.data.simulate import simulate_community
+
+    data = simulate_community(n_sites=300, n_species=8, n_interactions=2, seed=5).data
+    idx = np.random.default_rng(1).permutation(data.n_sites)
+    return data.subset(idx[:180]), data.subset(idx[180:240]), data.subset(idx[240:])
+
+
+@pytest.fixture(scope="session")
+def tarentaise_split():
+    """The tarentaise birds (376 sites x 98 species), 60/20/20 random split, seed 0."""
+    from conftest import require_shared_data
+
+    from jsdm_hot.data.fixtures import load_tarentaise
+    from jsdm_hot.data.splits import train_val_test_split
+
+    return train_val_test_split(load_tarentaise(require_shared_data()), (0.6, 0.2, 0.2), seed=0)
+
+
+class Tamper:
+    """Edits of a saved model directory that loading must refuse."""
+
+    @staticmethod
+    def flip_weight_byte(path: Path) -> None:
+        """Change one byte of the last stored array (inside the data, past the safetensors header)."""
+        f = Path(path) / "weights.safetensors"
+        blob = bytearray(f.read_bytes())
+        blob[-3] ^= 0x01
+        f.write_bytes(bytes(blob))
+
+    @staticmethod
+    def edit_config(path: Path, edit) -> None:
+        """Apply ``edit(config)`` to the model's JSON config (the weights stay as saved)."""
+        f = Path(path) / "config.json"
+        meta = json.loads(f.read_text())
+        edit(meta["config"])
+        f.write_text(json.dumps(meta))
+
+    @staticmethod
+    def refused(cls, path: Path, match: str) -> None:
+        with pytest.raises(ModelFileError, match=match):
+            cls.load(path, device="cpu")
+
+
+@pytest.fixture()
+def tamper() -> Tamper:
+    return Tamper()
