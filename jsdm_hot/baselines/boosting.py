@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 def _import_lightgbm():
     try:
         import lightgbm
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise ImportError("GradientBoosting needs LightGBM: pip install 'jsdm-hot[baselines]' (or lightgbm)") from exc
     return lightgbm
 

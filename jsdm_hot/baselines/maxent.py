@@ -265,7 +265,7 @@ class MaxEnt(BaselineEstimator):
     def _elapid_model(self):
         try:
             import elapid
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+        except ImportError as exc:
             raise ImportError("MaxEnt needs elapid: pip install 'jsdm-hot[baselines]' (or elapid)") from exc
         return elapid.MaxentModel(
             feature_types=self.feature_classes_, beta_multiplier=float(self.beta_multiplier),

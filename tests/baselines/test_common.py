@@ -39,9 +39,15 @@ def split():
     return data.subset(idx[:220]), data.subset(idx[220:290]), data.subset(idx[290:])
 
 
+#: optional libraries (extra ``baselines``) a baseline needs to fit
+REQUIRES = {"gbm": "lightgbm", "maxent": "elapid"}
+
+
 @pytest.fixture(scope="module", params=sorted(BASELINES))
 def fitted(request, split):
     train, val, _ = split
+    if request.param in REQUIRES:
+        pytest.importorskip(REQUIRES[request.param])
     est = BASELINES[request.param](**FAST[request.param]).fit(train, X_val=val)
     return request.param, est
 
@@ -215,3 +221,25 @@ def test_load_rejects_inconsistent_directory(split, tmp_path):
         MLkNN.load(path)
     with pytest.raises(ModelFileError, match="does not exist"):
         MLkNN.load(tmp_path / "nowhere")
+
+
+def test_optional_libraries_are_imported_lazily():
+    """The core (and every baseline class) imports without LightGBM and elapid; fitting says what to install."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['lightgbm'] = None; sys.modules['elapid'] = None\n"
+        "import numpy as np\n"
+        "from jsdm_hot.baselines import BASELINES\n"
+        "X = np.random.default_rng(0).normal(size=(40, 2)); Y = (X[:, :1] > 0).astype(np.uint8)\n"
+        "for name in ('gbm', 'maxent'):\n"
+        "    try:\n"
+        "        BASELINES[name](val_fraction=None).fit(X, Y)\n"
+        "    except ImportError as exc:\n"
+        "        print(name, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "gbm GradientBoosting needs LightGBM: pip install 'jsdm-hot[baselines]'" in out
+    assert "maxent MaxEnt needs elapid: pip install 'jsdm-hot[baselines]'" in out

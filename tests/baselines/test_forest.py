@@ -32,10 +32,14 @@ def test_flat_traversal_equals_sklearn_predict_proba(sim_split, n_out):
     assert arrays["roots"].size == 25
     assert arrays["children_left"].size == sum(e.tree_.node_count for e in rf.estimators_)
     np.testing.assert_allclose(forest_proba(arrays, test.X), _sk_proba(rf, test.X), rtol=0, atol=1e-6)
-    # one covariate: leaves carry feature -2, which must not be used as a column index
-    rf1 = RandomForestClassifier(10, random_state=0).fit(train.X[:, :1], y[:, 0])
-    np.testing.assert_allclose(forest_proba(flatten_forest(rf1.estimators_), test.X[:, :1]),
-                               _sk_proba(rf1, test.X[:, :1]), rtol=0, atol=1e-6)
+    # one integer covariate, queried exactly at the split thresholds: ties go left
+    # (x <= threshold); leaves carry feature -2, which must not be used as a column index
+    x1 = np.round(train.X[:, :1] * 3)
+    rf1 = RandomForestClassifier(10, random_state=0).fit(x1, y[:, 0])
+    thr = np.unique(np.concatenate([e.tree_.threshold[e.tree_.children_left >= 0] for e in rf1.estimators_]))
+    assert np.all((2 * thr) % 1 == 0)  # midpoints of integers: exact in float32
+    np.testing.assert_allclose(forest_proba(flatten_forest(rf1.estimators_), thr[:, None]),
+                               _sk_proba(rf1, thr[:, None]), rtol=0, atol=1e-6)
 
 
 def test_fitted_forest_equals_sklearn_and_leaf_size_is_chosen_by_validation_log_loss(sim_split):
