@@ -32,6 +32,17 @@ def tarentaise_split():
     return train_val_test_split(load_tarentaise(require_shared_data()), (0.6, 0.2, 0.2), seed=0)
 
 
+@pytest.fixture(scope="module")
+def with_constant_species(sim_split):
+    """Training and validation occurrences of ``sim_split`` plus a never- and an always-present species.
+
+    Returns (Y, Y_val) of shapes (180, 10) and (60, 10); both extra species are absent from validation.
+    """
+    train, val, _ = sim_split
+    Y = np.hstack([train.Y, np.zeros((train.n_sites, 1), np.uint8), np.ones((train.n_sites, 1), np.uint8)])
+    return Y, np.hstack([val.Y, np.zeros((val.n_sites, 2), np.uint8)])
+
+
 class Tamper:
     """Edits of a saved model directory that loading must refuse."""
 
@@ -55,6 +66,16 @@ class Tamper:
     def refused(cls, path: Path, match: str) -> None:
         with pytest.raises(ModelFileError, match=match):
             cls.load(path, device="cpu")
+
+    def edits_refused(self, est, path: Path, edits: dict) -> None:
+        """For each ``name: (edit, match)``: save ``est`` afresh, edit its config, expect a ModelFileError."""
+        for name, (edit, match) in edits.items():
+            est.save(path, overwrite=True)
+            self.edit_config(path, edit)
+            try:
+                self.refused(type(est), path, match)
+            except AssertionError as exc:
+                raise AssertionError(f"config edit {name!r}: {exc}") from None
 
 
 @pytest.fixture()

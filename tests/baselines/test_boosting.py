@@ -50,10 +50,9 @@ def test_without_validation_every_species_gets_n_estimators_rounds(sim_split):
     assert est.rounds_from_ == ["n_estimators"] * train.n_species
 
 
-def test_constant_species_get_training_prevalence(sim_split):
+def test_constant_species_get_training_prevalence(sim_split, with_constant_species):
     train, val, test = sim_split
-    Y = np.hstack([train.Y, np.zeros((train.n_sites, 1), np.uint8), np.ones((train.n_sites, 1), np.uint8)])
-    Yv = np.hstack([val.Y, np.zeros((val.n_sites, 2), np.uint8)])
+    Y, Yv = with_constant_species
     est = GradientBoosting(**FAST).fit(train.X, Y, X_val=val.X, Y_val=Yv)
     np.testing.assert_array_equal(est.constant_, [False] * train.n_species + [True, True])
     assert est.boosters_[-1] is None and est.n_rounds_[-1] == 0 and est.rounds_from_[-2:] == ["constant"] * 2
@@ -103,10 +102,7 @@ def test_tampered_files_are_refused(sim_split, tamper, tmp_path):
         "rules": (lambda c: c["state"].update(rounds_from=["x"]), "do not match 8 species"),
         "covariates": (lambda c: c.update(n_features_in=5), "does not match the saved parameters / covariates"),
     }
-    for name, (edit, match) in edits.items():
-        est.save(path, overwrite=True)
-        tamper.edit_config(path, edit)
-        tamper.refused(GradientBoosting, path, match)
+    tamper.edits_refused(est, path, edits)
 
 
 def test_beats_prevalence_on_tarentaise(tarentaise_split):
@@ -115,4 +111,4 @@ def test_beats_prevalence_on_tarentaise(tarentaise_split):
     constant = np.tile(train.Y.mean(0), (test.n_sites, 1))
     assert median_auc(test.Y, constant) == pytest.approx(0.5)
     auc = median_auc(test.Y, est.predict_proba(test))
-    assert auc > 0.84, auc  # measured 0.89
+    assert auc > 0.84, auc  # measured 0.88

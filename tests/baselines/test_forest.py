@@ -72,10 +72,9 @@ def test_without_validation_the_leaf_size_is_chosen_out_of_bag(sim_split):
     np.testing.assert_array_equal(est.thresholds_, 0.5)
 
 
-def test_constant_species_get_training_prevalence(sim_split):
+def test_constant_species_get_training_prevalence(sim_split, with_constant_species):
     train, val, test = sim_split
-    Y = np.hstack([train.Y, np.zeros((train.n_sites, 1), np.uint8), np.ones((train.n_sites, 1), np.uint8)])
-    Yv = np.hstack([val.Y, np.zeros((val.n_sites, 2), np.uint8)])
+    Y, Yv = with_constant_species
     est = RandomForest(n_estimators=15, min_samples_leaf=3, n_jobs=1).fit(train.X, Y, X_val=val.X, Y_val=Yv)
     np.testing.assert_array_equal(est.constant_, [False] * train.n_species + [True, True])
     p = est.predict_proba(test.X)
@@ -124,10 +123,7 @@ def test_tampered_files_are_refused(sim_split, tamper, tmp_path):
         "species": (lambda c: c["species"].append("extra"), "do not have 9 species"),
         "covariates": (lambda c: c.update(n_features_in=1), "do not fit 1 covariates"),
     }
-    for name, (edit, match) in edits.items():
-        est.save(path, overwrite=True)
-        tamper.edit_config(path, edit)
-        tamper.refused(RandomForest, path, match)
+    tamper.edits_refused(est, path, edits)
 
 
 def test_corrupt_tree_arrays_are_refused():

@@ -52,10 +52,9 @@ def test_feature_type_spellings():
     assert feature_classes(("l", "hinge")) == ["linear", "hinge"]
 
 
-def test_constant_species_get_training_prevalence(sim_split):
+def test_constant_species_get_training_prevalence(sim_split, with_constant_species):
     train, val, test = sim_split
-    Y = np.hstack([train.Y, np.zeros((train.n_sites, 1), np.uint8), np.ones((train.n_sites, 1), np.uint8)])
-    Yv = np.hstack([val.Y, np.zeros((val.n_sites, 2), np.uint8)])
+    Y, Yv = with_constant_species
     est = MaxEnt(feature_types="l").fit(train.X, Y, X_val=val.X, Y_val=Yv)
     np.testing.assert_array_equal(est.constant_, [False] * train.n_species + [True, True])
     p = est.predict_proba(test.X)
@@ -110,10 +109,7 @@ def test_tampered_files_are_refused(sim_split, tamper, tmp_path):
         "species": (lambda c: c["species"].append("extra"), r"not of shape \(9, "),
         "covariates": (lambda c: c.update(n_features_in=3), r"not of shape \(8, 57\)"),
     }
-    for name, (edit, match) in edits.items():
-        est.save(path, overwrite=True)
-        tamper.edit_config(path, edit)
-        tamper.refused(MaxEnt, path, match)
+    tamper.edits_refused(est, path, edits)
 
 
 def test_beats_prevalence_on_tarentaise(tarentaise_split):
