@@ -74,6 +74,10 @@ def flatten_forest(trees) -> dict[str, np.ndarray]:
         node_leaf.append(rows)
         n_leaves += int((~inner).sum())
         offset += t.node_count
+    if not roots:  # no tree (every species constant): empty arrays, no output column
+        empty = np.zeros(0, dtype=np.int64)
+        return {"roots": empty, "children_left": empty, "children_right": empty, "feature": empty,
+                "threshold": np.zeros(0), "node_leaf": empty, "leaf_value": np.zeros((0, 0), np.float32)}
     return {
         "roots": np.asarray(roots, dtype=np.int64),
         "children_left": np.concatenate(left).astype(np.int64),

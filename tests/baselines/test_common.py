@@ -196,6 +196,18 @@ def test_without_validation_a_seeded_fraction_is_held_out(name, split):
         BASELINES[name](val_fraction=1.5).fit(train)
 
 
+@pytest.mark.parametrize("name", ["logistic", "rf", "gbm", "maxent"])
+def test_only_constant_species_fit_save_and_predict_their_prevalence(name, split, tmp_path):
+    if name in REQUIRES:
+        pytest.importorskip(REQUIRES[name])
+    train, val, test = split
+    Y = np.zeros((train.n_sites, 2), np.uint8)
+    Y[:, 1] = 1
+    est = BASELINES[name](**FAST[name]).fit(train.X, Y, X_val=val.X, Y_val=np.zeros((val.n_sites, 2), np.uint8))
+    back = type(est).load(est.save(tmp_path / name), device="cpu")
+    np.testing.assert_array_equal(back.predict_proba(test.X), np.tile([0.0, 1.0], (test.n_sites, 1)))
+
+
 def test_data_frames_and_reordered_validation_species(split):
     train, val, test = split
     X = pd.DataFrame(train.X, columns=list(train.covariates))
