@@ -19,8 +19,8 @@ safetensors + JSON persistence through :class:`~jsdm_hot.baselines.base.Baseline
 
 from jsdm_hot.baselines.base import BaselineEstimator
 from jsdm_hot.baselines.boosting import GradientBoosting
-from jsdm_hot.baselines.forest import RandomForest
 from jsdm_hot.baselines.c2ae import C2AE
+from jsdm_hot.baselines.forest import RandomForest
 from jsdm_hot.baselines.lamp import LaMP
 from jsdm_hot.baselines.logistic import BinaryRelevanceLogistic
 from jsdm_hot.baselines.maxent import MaxEnt

@@ -26,8 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from jsdm_hot.baselines._fitted import (check_params_tensor, constant_species, n_workers, params_tensor, tensor_text,
-                                        text_tensor)
+from jsdm_hot.baselines._fitted import (
+    check_params_tensor,
+    constant_species,
+    n_workers,
+    params_tensor,
+    tensor_text,
+    text_tensor,
+)
 from jsdm_hot.baselines.base import BaselineEstimator
 from jsdm_hot.errors import InputDataError, ModelFileError
 

@@ -63,9 +63,9 @@ class Tamper:
         f.write_text(json.dumps(meta))
 
     @staticmethod
-    def refused(cls, path: Path, match: str) -> None:
+    def refused(estimator_class, path: Path, match: str) -> None:
         with pytest.raises(ModelFileError, match=match):
-            cls.load(path, device="cpu")
+            estimator_class.load(path, device="cpu")
 
     def edits_refused(self, est, path: Path, edits: dict) -> None:
         """For each ``name: (edit, match)``: save ``est`` afresh, edit its config, expect a ModelFileError."""

@@ -34,7 +34,7 @@ def test_each_species_equals_lightgbm_with_early_stopping(sim_split):
 
 
 def test_species_without_presences_in_validation_get_median_rounds(sim_split):
-    train, val, test = sim_split
+    train, val, _ = sim_split
     Yv = val.Y.copy()
     Yv[:, 0] = 0  # no presence of species 0 among the validation sites
     est = GradientBoosting(**FAST).fit(train.X, train.Y, X_val=val.X, Y_val=Yv)
