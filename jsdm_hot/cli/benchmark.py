@@ -38,8 +38,9 @@ def parse_model_params(items: Optional[List[str]], models: list[str]) -> dict[st
 @app.command()
 def benchmark(
     data: Path = typer.Argument(..., help="Wide site × species table (CSV/TSV/parquet), or a raw EBD file with --sampling."),
-    models: str = typer.Option("hotvae,logistic,mlknn,mpvae,lamp,c2ae", "--models",
-                               help="Comma-separated models: hotvae and the baselines logistic, mlknn, mpvae, lamp, c2ae."),
+    models: str = typer.Option("hotvae,logistic,rf,gbm,maxent,mlknn,mpvae,lamp,c2ae", "--models",
+                               help="Comma-separated models: hotvae and the baselines logistic, rf (random forest), "
+                                    "gbm (LightGBM), maxent (elapid), mlknn, mpvae, lamp, c2ae."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Number of seeds (0, 1, ...); each seed redraws the split and the model initialisation."),
     split: str = typer.Option("random", "--split", help="How to split sites into train / validation / test: random | spatial | temporal."),
     val_frac: float = typer.Option(0.1, "--val-frac", help="Share of sites for validation (early stopping, thresholds)."),

@@ -26,6 +26,9 @@ FAST = {
     "mpvae": {"hidden": 32, "latent_dim": 8, "n_train_samples": 20, "max_epochs": 40, "patience": 40},
     "lamp": {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_epochs": 40, "patience": 40, "lr": 3e-3},
     "c2ae": {"max_epochs": 60, "patience": 60, "lr": 3e-3},
+    "rf": {"n_estimators": 40, "min_samples_leaf": (2, 10), "n_jobs": 1},
+    "gbm": {"n_estimators": 200, "early_stopping_rounds": 20, "n_jobs": 1},
+    "maxent": {},
 }
 
 
@@ -36,9 +39,15 @@ def split():
     return data.subset(idx[:220]), data.subset(idx[220:290]), data.subset(idx[290:])
 
 
+#: optional libraries (extra ``baselines``) a baseline needs to fit
+REQUIRES = {"gbm": "lightgbm", "maxent": "elapid"}
+
+
 @pytest.fixture(scope="module", params=sorted(BASELINES))
 def fitted(request, split):
     train, val, _ = split
+    if request.param in REQUIRES:
+        pytest.importorskip(REQUIRES[request.param])
     est = BASELINES[request.param](**FAST[request.param]).fit(train, X_val=val)
     return request.param, est
 
@@ -187,6 +196,18 @@ def test_without_validation_a_seeded_fraction_is_held_out(name, split):
         BASELINES[name](val_fraction=1.5).fit(train)
 
 
+@pytest.mark.parametrize("name", ["logistic", "rf", "gbm", "maxent"])
+def test_only_constant_species_fit_save_and_predict_their_prevalence(name, split, tmp_path):
+    if name in REQUIRES:
+        pytest.importorskip(REQUIRES[name])
+    train, val, test = split
+    Y = np.zeros((train.n_sites, 2), np.uint8)
+    Y[:, 1] = 1
+    est = BASELINES[name](**FAST[name]).fit(train.X, Y, X_val=val.X, Y_val=np.zeros((val.n_sites, 2), np.uint8))
+    back = type(est).load(est.save(tmp_path / name), device="cpu")
+    np.testing.assert_array_equal(back.predict_proba(test.X), np.tile([0.0, 1.0], (test.n_sites, 1)))
+
+
 def test_data_frames_and_reordered_validation_species(split):
     train, val, test = split
     X = pd.DataFrame(train.X, columns=list(train.covariates))
@@ -212,3 +233,25 @@ def test_load_rejects_inconsistent_directory(split, tmp_path):
         MLkNN.load(path)
     with pytest.raises(ModelFileError, match="does not exist"):
         MLkNN.load(tmp_path / "nowhere")
+
+
+def test_optional_libraries_are_imported_lazily():
+    """The core (and every baseline class) imports without LightGBM and elapid; fitting says what to install."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['lightgbm'] = None; sys.modules['elapid'] = None\n"
+        "import numpy as np\n"
+        "from jsdm_hot.baselines import BASELINES\n"
+        "X = np.random.default_rng(0).normal(size=(40, 2)); Y = (X[:, :1] > 0).astype(np.uint8)\n"
+        "for name in ('gbm', 'maxent'):\n"
+        "    try:\n"
+        "        BASELINES[name](val_fraction=None).fit(X, Y)\n"
+        "    except ImportError as exc:\n"
+        "        print(name, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "gbm GradientBoosting needs LightGBM: pip install 'jsdm-hot[baselines]'" in out
+    assert "maxent MaxEnt needs elapid: pip install 'jsdm-hot[baselines]'" in out

@@ -128,7 +128,7 @@ def parts():
 
 
 def test_model_names_and_make_model():
-    assert MODEL_NAMES == ("hotvae", "logistic", "mlknn", "mpvae", "lamp", "c2ae")
+    assert MODEL_NAMES == ("hotvae", "logistic", "mlknn", "mpvae", "lamp", "c2ae", "rf", "gbm", "maxent")
     from jsdm_hot import HotVAE
 
     hv = make_model("hotvae", {"d_model": 16, "n_heads": 2, "graph": "prior"}, seed=5)
