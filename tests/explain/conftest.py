@@ -57,8 +57,11 @@ def sim_split():
     return simulated_split("seed3")
 
 
-def interacting(sim) -> set[str]:
-    """Species in a higher-order interaction: their occurrence is not their coefficients' alone."""
+def interacting(sim, targets_only: bool = False) -> set[str]:
+    """Species in a higher-order interaction (their occurrence is not their coefficients' alone); with
+    ``targets_only`` just the targets of conjunctions and exclusions, which other species switch off."""
+    if targets_only:
+        return {i["target"] for i in sim.truth.interactions if i.get("target")}
     return {m for i in sim.truth.interactions for m in i["members"]}
 
 
