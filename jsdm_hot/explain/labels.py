@@ -43,7 +43,7 @@ EFFORT_LABELS = {
     "time_h": "start time (hours since midnight)",
     "doy_sin": "day of year, sin(2π·day/365.25)",
     "doy_cos": "day of year, cos(2π·day/365.25)",
-    "year": "year",
+    "year": "year of the checklist",
 }
 
 _T, _P = "°C×10", "mm"
