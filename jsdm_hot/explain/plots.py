@@ -89,10 +89,10 @@ def plot_response(
     axs[0].legend(fontsize=7, loc="best")
     axs[0].set_title("Species", fontsize=10)
     r = t[t["quantity"] == "richness"]
-    axs[1].plot(r["value"], r["estimate"], color="black", lw=2, label="expected richness")
+    axs[1].plot(r["value"], r["estimate"], color="black", lw=2, label="expected richness (point prediction)")
     if r["lower"].notna().any():
         axs[1].fill_between(r["value"], r["lower"], r["upper"], color=OKABE_ITO[3], alpha=0.35, lw=0,
-                            label=f"{level:.0%} band, mean over sites")
+                            label=f"{level:.0%} band of joint draws (mean of {table.attrs.get('n_draw_sites', '?')} sites)")
         axs[1].plot(r["value"], r["site_lower"], color=OKABE_ITO[3], ls="--", lw=1,
                     label=f"{level:.0%} interval at one site")
         axs[1].plot(r["value"], r["site_upper"], color=OKABE_ITO[3], ls="--", lw=1)

@@ -73,8 +73,8 @@ def test_card_with_a_residual_component(stand_in, sim_split):
     model = stand_in(sim.truth.beta, np.zeros(L), sim.species, sim.data.covariates)
     lam = rng.normal(size=(L, 2))
     model.residual_loadings_ = lam
-    card = build_card(model, test, train=train, n_draws=10, n_repeats=1, n_points=4, n_curves=1,
-                      max_curve_sites=50, max_draw_sites=20, max_sites=200)
+    card = build_card(model, test, n_draws=10, n_repeats=1, n_points=4, n_curves=1,
+                      max_curve_sites=50, max_draw_sites=20, max_sites=200)  # no training data, no x_min_
     assert card.facts["variance_partition"]["available"]
     vp = card.tables["variance_partition"]
     np.testing.assert_allclose(vp["associations"], (lam ** 2).sum(1))
@@ -83,3 +83,4 @@ def test_card_with_a_residual_component(stand_in, sim_split):
     corr = card.tables["associations"].to_numpy()
     cov = lam @ lam.T + np.eye(L)
     np.testing.assert_allclose(corr, cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov))))
+    assert any("ranges are unknown" in n for n in card.notes) and card.facts["extrapolation"] == {}
