@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from jsdm_hot.data.community import CommunityData
-from jsdm_hot.errors import InputDataError
+from jsdm_hot.errors import InputDataError, NotFittedError
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ def check_fitted(model: Any) -> None:
     """Raise unless ``model`` has the attributes the explain functions use."""
     missing = [a for a in ("predict_proba", "species_", "feature_names_in_") if not hasattr(model, a)]
     if missing:
-        raise InputDataError(
-            f"{type(model).__name__} lacks {missing}: give a fitted jsdm-hot model (HotVAE or a baseline)"
+        raise NotFittedError(
+            f"{type(model).__name__} lacks {missing}: give a fitted jsdm-hot model (HotVAE or a baseline; call fit() first)"
         )
 
 
@@ -155,7 +155,10 @@ def resolve_names(requested: Sequence[str] | str | None, names: Sequence[str], w
     out, bad = [], []
     for r in requested:
         i = lookup.get(str(r).lower())
-        (bad.append(str(r)) if i is None else out.append(i))
+        if i is None:
+            bad.append(str(r))
+        else:
+            out.append(i)
     if bad:
         hints = {b: difflib.get_close_matches(b.lower(), list(lookup), n=3) for b in bad}
         listed = "; ".join(b + (f" (did you mean {', '.join(h)}?)" if h else "") for b, h in hints.items())

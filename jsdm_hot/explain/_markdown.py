@@ -11,8 +11,8 @@ from jsdm_hot.explain.labels import display
 def _fmt(v: Any, digits: int = 3) -> str:
     if v is None:
         return "—"
-    if isinstance(v, str):
-        return v
+    if isinstance(v, (str, bool)):
+        return str(v)
     try:
         f = float(v)
     except (TypeError, ValueError):

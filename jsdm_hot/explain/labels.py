@@ -9,7 +9,7 @@ mappings: ``labels`` (species name → display name) and ``covariate_labels``
   ``"effort"`` (the names :func:`jsdm_hot.data.ebird.effort_covariates`
   produces), ``"bioclim"`` (WorldClim ``bio1 … bio19``, version 1.4 integer
   units: temperatures in °C × 10, precipitation in mm, as in the roccupy data)
-  and ``"nlcd"`` (``X<code>``: share of the cell in that NLCD 2011 land-cover
+  and ``"nlcd"`` (``X<code>``: share of the cell in that NLCD land-cover
   class, as in the roccupy grid). Schemes are opt-in except ``"effort"``,
   because ``X41`` means NLCD only in data built that way.
 * :func:`species_labels` from a table with a species column and a label
@@ -70,7 +70,7 @@ BIOCLIM_LABELS = {
     "bio19": f"precipitation of coldest quarter ({_P})",
 }
 
-#: NLCD 2011 land-cover classes by code (0: outside the NLCD extent / no data).
+#: NLCD land-cover classes by code (0: outside the NLCD extent / no data).
 NLCD_CLASSES = {
     0: "no land-cover data", 11: "open water", 12: "perennial ice/snow", 21: "developed, open space",
     22: "developed, low intensity", 23: "developed, medium intensity", 24: "developed, high intensity",

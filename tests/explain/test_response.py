@@ -91,6 +91,11 @@ def test_species_selection_traits_and_no_draws(linear):
         response_curves(model, data, "z", n_draws=10_000)
     with pytest.raises(InputDataError, match="lacks"):
         response_curves(model, data, "z", traits=traits.iloc[:2], n_draws=0)
+    from jsdm_hot import HotVAE
+    from jsdm_hot.errors import NotFittedError
+
+    with pytest.raises(NotFittedError, match="fit"):
+        response_curves(HotVAE(), data, "z")
 
 
 def test_richness_surface(linear):
