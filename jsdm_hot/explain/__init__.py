@@ -25,23 +25,29 @@ figures are matplotlib :class:`~matplotlib.figure.Figure` objects.
 
 Cost
 ----
-Measured with ``benchmarks/explain_cost.py`` (2 CPU threads, a machine shared
-with other jobs) for 32 species × 20 covariates × 1,000 held-out sites,
-defaults (permutation importance: 5 repeats of 20 groups on 1,000 sites;
-response curves of all 20 covariates: 20 grid values × 300 sites averaged,
-bands from 20 joint draws × 100 sites):
+Measured with ``benchmarks/explain_cost.py --threads 2`` (2 torch threads on a
+2-core machine shared with other jobs, load average about 12, so wall times are
+inflated; CPU seconds are the steadier number and 2 dedicated cores need about
+half of them in wall time) for 32 species × 20 covariates × 1,000 held-out
+sites with the defaults: permutation importance, 5 repeats of the 20
+covariates on all 1,000 sites (101,000 rows of ``predict_proba``); response
+curves of all 20 covariates without bands (20 values × 300 sites: 120,000
+rows); bands for the 5 covariates the model card draws (20 joint draws × 100
+sites × 20 values: 200,000 sampled rows + 30,000 predicted)::
 
-=============================================  ===========  ================
-model                                          importance   response curves
-=============================================  ===========  ================
-BinaryRelevanceLogistic                        see below    see below
-HotVAE (d_model 200, 2 layers: CLI default)    see below    see below
-=============================================  ===========  ================
+    model                                 importance      curves (20)     bands (5)
+    BinaryRelevanceLogistic               2.8 s / 0.8     3.8 s / 1.4     1.3 s / 0.4
+    HotVAE (d_model 200, 2 layers,        553 s / 229     619 s / 255     895 s / 402
+            the CLI default)
+                                          (wall s / CPU s)
 
-Time is linear in every factor above (rows of ``predict_proba`` and of
-``sample``), so ``max_sites``, ``n_repeats``, ``n_points``, ``n_draws`` and
+So importance + curves for that problem cost about 15 CPU-minutes with HOT-VAE
+at the default size (about 450 rows per CPU-second; 8 to 15 minutes on 2
+dedicated cores) and seconds with the logistic baseline. Time is linear in
+rows, so ``max_sites``, ``n_repeats``, ``n_points``, ``n_draws`` and
 ``max_draw_sites`` bound it; the functions refuse more than 500 draws and 50
-repeats.
+repeats, and ``predict_proba`` is called on stacked copies of at most 65,536
+rows.
 """
 
 from jsdm_hot.explain.associations import (DIVERGING_CMAP, association_order, draw_associations, plot_associations,
