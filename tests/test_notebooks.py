@@ -41,8 +41,14 @@ CASES = {
          "geotiff/richness.tif", "geotiff/richness_sd.tif", "geotiff/richness_ge.tif", "geotiff/composition_pc.tif",
          "maps.nc"],
     ),
+    "04_explain.ipynb": (
+        dict(EPOCHS=2, PATIENCE=2, D_MODEL=8, LATENT_DIM=4, HIDDEN=8, N_DRAWS=5, N_REPEATS=1, N_POINTS=5,
+             MAX_SITES=200),
+        ["card/model_card.md", "card/figures/importance_community.png", "card/figures/associations.png",
+         "card/tables/importance.csv", "card/tables/response_curves.csv"],
+    ),
 }
-NEEDS_SHARED = {"02_ebird_pipeline.ipynb"}
+NEEDS_SHARED = {"02_ebird_pipeline.ipynb", "04_explain.ipynb"}
 
 
 def _kernel_env(tmp_path: Path) -> dict[str, str]:

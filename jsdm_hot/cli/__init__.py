@@ -31,6 +31,7 @@ _COMMAND_MODULES = [
     "jsdm_hot.cli.map",
     "jsdm_hot.cli.prepare",
     "jsdm_hot.cli.benchmark",
+    "jsdm_hot.cli.explain",
 ]
 
 for _name in _COMMAND_MODULES:
