@@ -51,7 +51,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.baselines import BinaryRelevanceLogistic
     from jsdm_hot.data.community import CommunityData
     from jsdm_hot.explain import permutation_importance, response_curves
@@ -70,16 +70,16 @@ def main() -> None:
     train, test = community(2000), community(n)
     models = {
         "logistic": lambda: BinaryRelevanceLogistic().fit(train),
-        "hotvae": lambda: HotVAE(HotVAEConfig(max_epochs=1), device="cpu").fit(train),
+        "hotvae": lambda: HotVAE(max_epochs=1, d_model=200, device="cpu").fit(train),
     }
     rows = []
     for name in args.models.split(","):
         model = models[name]()
         cov = list(train.covariates)
         steps = {
-            "importance": lambda: permutation_importance(model, test, n_repeats=5, rng=0),
-            "curves_points": lambda: response_curves(model, test, cov, n_draws=0, rng=0),
-            "curves_bands": lambda: response_curves(model, test, cov[:5], n_draws=20, rng=0),
+            "importance": lambda model=model: permutation_importance(model, test, n_repeats=5, rng=0),
+            "curves_points": lambda model=model, cov=cov: response_curves(model, test, cov, n_draws=0, rng=0),
+            "curves_bands": lambda model=model, cov=cov: response_curves(model, test, cov[:5], n_draws=20, rng=0),
         }
         n_rows = {"importance": 5 * p * n + n, "curves_points": p * 20 * 300, "curves_bands": 5 * 20 * 20 * 100 + 5 * 20 * 300}
         for step, fn in steps.items():

@@ -34,8 +34,8 @@ from jsdm_hot.baselines._fitted import (
     tensor_text,
     text_tensor,
 )
-from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError, ModelFileError
+from jsdm_hot.estimators.base import JsdmEstimator
 
 __all__ = ["GradientBoosting"]
 

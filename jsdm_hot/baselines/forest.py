@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from jsdm_hot.baselines._fitted import check_params_tensor, constant_species, params_tensor
-from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.errors import InputDataError, ModelFileError
+from jsdm_hot.estimators.base import JsdmEstimator
 
 __all__ = ["RandomForest", "flatten_forest", "forest_proba", "check_forest_arrays"]
 

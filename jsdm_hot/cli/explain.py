@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 from jsdm_hot.cli import app
 from jsdm_hot.cli import common as c
+
 logger = logging.getLogger(__name__)
-
-
-# The one place this command loads models and data (re-pointed by the lead after the refactor).
-def _load_model(model_dir: Path, device: str):
-    from jsdm_hot.maps.cluster import load_model
-
-    return load_model(model_dir, device=device)
-
-
-def _load_data(path: Path, **kwargs):
-    from jsdm_hot.cli.common import load_data
-
-    return load_data(path, **kwargs)
 
 
 def _read_pairs(path: Optional[Path]) -> dict[str, str]:
@@ -39,8 +27,9 @@ def explain(
     data: Path = typer.Argument(..., help="Sites with observed occurrences (CSV/TSV/parquet), e.g. the table given "
                                          "to `jsdm-hot fit`."),
     out: Path = typer.Option(Path("explain"), "--out", "-o", help="Folder for model_card.md, figures/ and tables/."),
-    test_frac: float = typer.Option(0.2, "--test-frac", help="Hold out this share of DATA as `jsdm-hot fit` did (same "
-                                    "--split/--seed/--block-km give the same test sites); 0: all of DATA is held out."),
+    test_frac: float = typer.Option(0.2, "--test-frac", help="When the model records no held-out sites: hold out this "
+                                    "share of DATA as `jsdm-hot fit` did (same --split/--seed/--block-km); 0: all of "
+                                    "DATA is held out. Models saved by `jsdm-hot fit` record their held-out sites."),
     split: str = typer.Option("random", "--split", help="How fit held out test sites: random | spatial | temporal."),
     block_km: float = typer.Option(50.0, "--block-km", help="Block size of the spatial split, km."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split (as given to fit), the draws and the permutations."),
@@ -64,28 +53,27 @@ def explain(
     curves: int = typer.Option(4, "--curves", help="Environmental covariates with response curves (+ the top effort one)."),
     max_sites: int = typer.Option(1000, "--max-sites", help="Held-out sites scored for the importance (bounds time)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    species_cols: Optional[str] = c.SpeciesCols,
-    species_prefix: Optional[str] = c.SpeciesPrefix,
-    site_col: str = c.SiteCol,
-    lon_col: str = c.LonCol,
-    lat_col: str = c.LatCol,
-    covariates: Optional[Path] = c.Covariates,
+    site_col: Optional[str] = c.SiteCol,
+    lon_col: Optional[str] = c.LonCol,
+    lat_col: Optional[str] = c.LatCol,
+    covariates: Optional[List[str]] = c.Covariates,
     join_on: Optional[str] = c.JoinOn,
 ) -> None:
     """Explain a fitted model: which covariates drive each species, response curves, associations, known limits."""
+    from jsdm_hot.data.columns import ColumnSpec
     from jsdm_hot.explain import covariate_labels as make_covariate_labels
     from jsdm_hot.explain import write_model_card
+    from jsdm_hot.explain.sites import explain_sites
+    from jsdm_hot.registry import load_model
 
-    model = _load_model(model_dir, device)
+    model = load_model(model_dir, device=device)
     feats = list(model.feature_names_in_)
-    kw = dict(site_col=site_col, lon_col=lon_col, lat_col=lat_col, covariate_cols=",".join(feats))
-    community = _load_data(data, species_cols=species_cols or (None if species_prefix else ",".join(model.species_)),
-                           species_prefix=species_prefix, covariates=covariates, join_on=join_on, **kw)
-    train_data, test = c.holdout_split(community, test_frac, split, seed, block_km)
-    if test is None:
-        train_data, test = None, community
+    columns = ColumnSpec(species=tuple(model.species_), covariates=tuple(feats), site=site_col, lon=lon_col, lat=lat_col)
+    community = c.load_data(data, columns, covariates=covariates, join_on=join_on)
+    train_data, test = explain_sites(model, community, test_fraction=test_frac, split=split, seed=seed,
+                                     block_km=block_km)
     if train is not None:
-        train_data = _load_data(train, species_cols=",".join(model.species_), **kw)
+        train_data = c.load_data(train, columns, covariates=covariates, join_on=join_on)
     grid_table = None
     if grid is not None:
         from jsdm_hot.data.tables import read_table

@@ -50,14 +50,12 @@ repeats, and ``predict_proba`` is called on stacked copies of at most 65,536
 rows.
 """
 
-from jsdm_hot.explain.associations import (DIVERGING_CMAP, association_order, draw_associations, plot_associations,
-                                           strongest_pairs)
+from jsdm_hot.explain.associations import DIVERGING_CMAP, association_order, draw_associations, plot_associations, strongest_pairs
 from jsdm_hot.explain.card import ModelCard, build_card, write_model_card
 from jsdm_hot.explain.importance import default_groups, permutation_importance
 from jsdm_hot.explain.labels import covariate_labels, species_labels
 from jsdm_hot.explain.partition import association_component, variance_partition
-from jsdm_hot.explain.plots import (plot_importance, plot_importance_matrix, plot_response, plot_surface,
-                                    plot_variance_partition)
+from jsdm_hot.explain.plots import plot_importance, plot_importance_matrix, plot_response, plot_surface, plot_variance_partition
 from jsdm_hot.explain.response import grid_values, response_curves, richness_surface
 
 __all__ = [

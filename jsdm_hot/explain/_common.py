@@ -59,7 +59,7 @@ def model_inputs(model: Any, data: Any) -> np.ndarray:
     -------
     ndarray of shape (n_sites, n_features), float64
     """
-    from jsdm_hot.inputs import prediction_features
+    from jsdm_hot.estimators.inputs import prediction_features
 
     check_fitted(model)
     X = prediction_features(data, tuple(model.feature_names_in_), type(model).__name__)
@@ -168,19 +168,12 @@ def resolve_names(requested: Sequence[str] | str | None, names: Sequence[str], w
 
 
 def ebird_effort_names() -> tuple[str, ...]:
-    """Every covariate name :func:`jsdm_hot.data.ebird.effort_covariates` can produce.
+    """Every effort covariate name jsdm-hot knows: those :func:`jsdm_hot.data.ebird.effort_covariates`
+    makes and the raw EBD effort fields (``duration_minutes``, ``effort_distance_km``, ``number_observers``)."""
+    from jsdm_hot.data.ebird import EFFORT_COVARIATES
+    from jsdm_hot.data.ebird.standard import RAW_EFFORT_FIELDS
 
-    Taken from the package itself (:func:`~jsdm_hot.data.ebird.standard_effort` in
-    each duration and time encoding, with a date so day of year and year are
-    included), so it follows that function rather than a copied list.
-    """
-    from jsdm_hot.data.ebird import standard_effort
-
-    names: dict[str, float] = {}
-    for de in ("hours", "log"):
-        for te in ("cyclic", "hours"):
-            names.update(standard_effort(date="2020-06-15", duration_encoding=de, time_encoding=te))
-    return tuple(names)
+    return tuple(dict.fromkeys([*EFFORT_COVARIATES, *RAW_EFFORT_FIELDS]))
 
 
 def effort_set(effort: Sequence[str] | None, features: Sequence[str]) -> set[str]:

@@ -124,7 +124,7 @@ def _drivers(card, files, covariate_labels) -> list[str]:
                      "llrrr") + [""]
     sp = imp[(imp["species"] != "community") & (imp["metric"] == "auc")].dropna(subset=["importance"])
     rows = []
-    for name, g in sp.groupby("species", sort=False):
+    for _name, g in sp.groupby("species", sort=False):
         e, f = g[g["kind"] == "environment"], g[g["kind"] == "effort"]
         top_e = e.loc[e["importance"].idxmax()] if not e.empty else None
         top_f = f.loc[f["importance"].idxmax()] if not f.empty else None

@@ -1,4 +1,4 @@
-"""Training-range check for the model card (private; to be swapped for jsdm_hot.metrics.extrapolation).
+"""Training-range check for the model card, on :func:`jsdm_hot.metrics.extrapolation.outside_range`.
 
 A cell extrapolates when any of its covariates lies outside the closed range the
 model was trained on, ``[x_min_j, x_max_j]``. Only covariates present in both the
@@ -16,39 +16,19 @@ import numpy as np
 import pandas as pd
 
 from jsdm_hot.errors import InputDataError
-
-
-def _outside_range(X: np.ndarray, x_min: np.ndarray, x_max: np.ndarray) -> np.ndarray:
-    """Which values lie outside their covariate's training range.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_cells, n_features)
-    x_min, x_max : ndarray of shape (n_features,)
-
-    Returns
-    -------
-    ndarray of shape (n_cells, n_features), bool
-        True where ``X < x_min`` or ``X > x_max`` (NaN counts as outside).
-    """
-    X = np.asarray(X, np.float64)
-    lo, hi = np.asarray(x_min, np.float64), np.asarray(x_max, np.float64)
-    if X.ndim != 2 or lo.shape != (X.shape[1],) or hi.shape != lo.shape:
-        raise InputDataError(f"range check needs X (n_cells, n_features) and ranges (n_features,); got {X.shape}, "
-                             f"{lo.shape}, {hi.shape}")
-    with np.errstate(invalid="ignore"):
-        return ~((X >= lo) & (X <= hi))
+from jsdm_hot.metrics.extrapolation import outside_range
 
 
 def training_range(model: Any, train: Any = None) -> tuple[np.ndarray, np.ndarray, str] | None:
     """``(x_min, x_max, source)`` in the model's covariate order, or None when unknown.
 
-    From the fitted ``x_min_`` / ``x_max_`` when the model has them, else from
-    the covariates of ``train`` (CommunityData, DataFrame or array).
+    From the fitted ``x_min_`` / ``x_max_`` (every estimator records them), else —
+    for ranges that are unknown (NaN) — from the covariates of ``train``
+    (CommunityData, DataFrame or array).
     """
-    lo, hi = getattr(model, "x_min_", None), getattr(model, "x_max_", None)
-    if lo is not None and hi is not None:
-        return np.asarray(lo, np.float64), np.asarray(hi, np.float64), "model.x_min_ / x_max_"
+    lo, hi = np.asarray(model.x_min_, np.float64), np.asarray(model.x_max_, np.float64)
+    if np.isfinite(lo).all() and np.isfinite(hi).all():
+        return lo, hi, "model.x_min_ / x_max_"
     if train is None:
         return None
     from jsdm_hot.explain._common import model_inputs
@@ -90,7 +70,7 @@ def extrapolation_table(
     """
     pos = list(positions)
     lo, hi = np.asarray(x_min)[pos], np.asarray(x_max)[pos]
-    out = _outside_range(X, lo, hi)
+    out = outside_range(X, lo, hi)
     with np.errstate(invalid="ignore"):
         table = pd.DataFrame({
             "covariate": [names[j] for j in pos], "train_min": lo, "train_max": hi,

@@ -214,10 +214,9 @@ def plot_associations(
     -------
     matplotlib.figure.Figure
     """
+    import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
-
-    import matplotlib
 
     m = check_matrix(matrix)
     order, how = association_order(m, tree)

@@ -61,11 +61,11 @@ class ModelCard:
 
 
 def _training_facts(model: Any) -> dict[str, Any]:
-    hist = list(getattr(model, "history_", []) or [])
-    params = model.get_params() if hasattr(model, "get_params") else {}
-    cfg = getattr(model, "config_", None)
-    if cfg is not None and hasattr(cfg, "to_dict"):
-        params = {**{k: v for k, v in params.items() if k != "config"}, **cfg.to_dict()}
+    hist = list(model.history_)
+    params = model.get_params()
+    resolved = getattr(model, "model_config_", None)  # HotVAE: "auto" settings as chosen in fit
+    if resolved is not None:
+        params = {**params, **resolved.to_dict()}
     time_keys = sorted({k for r in hist for k in r if "time" in k or k.endswith("_s") or "seconds" in k})
     seconds = {k: float(sum(r.get(k, 0.0) for r in hist)) for k in time_keys}
     last_val = next((r["val_maf1"] for r in reversed(hist) if "val_maf1" in r), None)
@@ -73,6 +73,7 @@ def _training_facts(model: Any) -> dict[str, Any]:
                                                            else str(v)) for k, v in params.items()},
             "epochs": len(hist), "best_epoch": getattr(model, "best_epoch_", None),
             "stopped_early": getattr(model, "stopped_early_", None), "time_seconds": seconds,
+            "fit_seconds": float(model.fit_seconds_),
             "last_val_maf1": last_val}
 
 
@@ -209,8 +210,13 @@ def build_card(
     from jsdm_hot.explain.associations import plot_associations, strongest_pairs
     from jsdm_hot.explain.importance import permutation_importance
     from jsdm_hot.explain.partition import variance_partition
-    from jsdm_hot.explain.plots import (plot_importance, plot_importance_matrix, plot_response, plot_surface,
-                                        plot_variance_partition)
+    from jsdm_hot.explain.plots import (
+        plot_importance,
+        plot_importance_matrix,
+        plot_response,
+        plot_surface,
+        plot_variance_partition,
+    )
     from jsdm_hot.explain.response import response_curves, richness_surface
     from jsdm_hot.metrics.posterior_summary import interval_coverage, pit_coverage
 

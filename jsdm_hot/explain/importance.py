@@ -42,8 +42,17 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from jsdm_hot.errors import InputDataError
-from jsdm_hot.explain._common import (MAX_REPEATS, MAX_ROWS, as_generator, check_count, effort_set, model_inputs,
-                                      model_occurrences, stacked_proba, subsample_rows)
+from jsdm_hot.explain._common import (
+    MAX_REPEATS,
+    MAX_ROWS,
+    as_generator,
+    check_count,
+    effort_set,
+    model_inputs,
+    model_occurrences,
+    stacked_proba,
+    subsample_rows,
+)
 from jsdm_hot.explain.labels import display
 
 __all__ = ["default_groups", "auc_by_column", "scores", "permutation_importance", "METRICS"]

@@ -44,6 +44,9 @@ EFFORT_LABELS = {
     "doy_sin": "day of year, sin(2π·day/365.25)",
     "doy_cos": "day of year, cos(2π·day/365.25)",
     "year": "year of the checklist",
+    "duration_minutes": "checklist duration (min)",
+    "effort_distance_km": "distance travelled (km)",
+    "number_observers": "number of observers",
 }
 
 _T, _P = "°C×10", "mm"

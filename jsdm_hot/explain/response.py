@@ -60,8 +60,16 @@ import numpy as np
 import pandas as pd
 
 from jsdm_hot.errors import InputDataError
-from jsdm_hot.explain._common import (MAX_DRAWS, MAX_ROWS, as_generator, check_count, model_inputs, resolve_names,
-                                      stacked_proba, subsample_rows)
+from jsdm_hot.explain._common import (
+    MAX_DRAWS,
+    MAX_ROWS,
+    as_generator,
+    check_count,
+    model_inputs,
+    resolve_names,
+    stacked_proba,
+    subsample_rows,
+)
 from jsdm_hot.explain.labels import display
 
 __all__ = ["grid_values", "bray_curtis", "community_weighted_mean", "response_curves", "richness_surface"]

@@ -18,6 +18,11 @@ class LinearStandIn:
         self.species_, self.feature_names_in_ = tuple(species), tuple(features)
         self.n_features_in_ = len(features)
         self.thresholds_ = np.full(len(species), 0.5)
+        self.x_min_ = self.x_max_ = np.full(len(features), np.nan)  # the contract's training range: unknown here
+        self.history_, self.fit_seconds_, self.metadata_ = [], 0.0, {}
+
+    def get_params(self):
+        return {}
 
     def predict_proba(self, X):
         X = X.align_covariates(self.feature_names_in_).X if hasattr(X, "align_covariates") else np.asarray(X, float)
@@ -39,7 +44,7 @@ def stand_in():
 SIMULATIONS = {"seed3": (3, 12, 1.0), "seed9": (9, 16, 1.5)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def simulated_split(name: str):
     """(simulation, train 1,000 sites, test 500 sites) of a 1,500-site community with known coefficients."""
     from jsdm_hot.data.simulate import simulate_community
@@ -88,8 +93,7 @@ def br_model(sim_split):
 @pytest.fixture(scope="session")
 def hot_model(sim_split):
     """A small HOT-VAE that learns the simulated responses (20 epochs, CPU)."""
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
 
-    cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=20, patience=20,
-                       batch_size=64, lambda2=0.0)
-    return HotVAE(cfg, device="cpu", random_state=0).fit(sim_split[1])
+    return HotVAE(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=20, patience=20,
+                  batch_size=64, lambda2=0.0, device="cpu", random_state=0).fit(sim_split[1])

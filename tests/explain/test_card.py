@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jsdm_hot.explain import build_card, write_model_card
-from jsdm_hot.explain._range import _outside_range
+from jsdm_hot.metrics.extrapolation import outside_range
 
 SECTIONS = ["## 1. Data", "## 2. Model and training", "## 3. Performance on held-out sites",
             "## 4. What drives the species", "## 5. Associations", "## 6. Variance partitioning", "## 7. Known limits"]
@@ -51,9 +51,9 @@ def test_card_numbers_match_sources(card_dir, br_model, sim_split):
     out, _ = card_dir
     text = (out / "model_card.md").read_text(encoding="utf-8")
     lo, hi = train.X.min(0), train.X.max(0)
-    share = _outside_range(model_inputs(br_model, sim.grid), lo, hi).any(1).mean()
+    share = outside_range(model_inputs(br_model, sim.grid), lo, hi).any(1).mean()
     assert f"{share:.1%} of {sim.grid.n_sites} map cells" in text
-    share_test = _outside_range(test.X, lo, hi).any(1).mean()
+    share_test = outside_range(test.X, lo, hi).any(1).mean()
     assert f"{share_test:.1%} of {test.n_sites} held-out sites" in text
     metrics = pd.read_csv(out / "tables" / "metrics.csv")
     assert len(metrics) == 17

@@ -21,14 +21,14 @@ def _run(args):
 @pytest.fixture(scope="module")
 def roccupy_run(tmp_path_factory):
     from jsdm_hot.baselines import BinaryRelevanceLogistic
-    from jsdm_hot.cli.common import holdout_split
+    from jsdm_hot.data.splits import train_test_split
     from jsdm_hot.data.fixtures import load_roccupy
 
     folder = require_shared_data("ebird_roccupy")
     root = tmp_path_factory.mktemp("explain_cli")
     data = load_roccupy(folder)
     data.to_frame().to_csv(root / "roccupy.csv", index=False)
-    train, _ = holdout_split(data, 0.2, "random", 0)  # what `jsdm-hot fit --test-frac 0.2 --seed 0` holds out
+    train, _ = train_test_split(data, 0.2, kind="random", seed=0)  # what `jsdm-hot fit --test-frac 0.2 --seed 0` holds out
     BinaryRelevanceLogistic(C=0.1, max_iter=300).fit(train).save(root / "model")
     res = _run(["explain", root / "model", root / "roccupy.csv", "--out", root / "card", "--test-frac", 0.2,
                 "--seed", 0, "--grid", folder / "grid.csv", "--tree", folder.parent / "trees" / "roccupy32.nwk",

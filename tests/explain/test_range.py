@@ -1,11 +1,12 @@
-"""The model card's private training-range check: exactly the cells outside the range are flagged."""
+"""The model card's training-range check: exactly the cells outside the range are flagged."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from jsdm_hot.errors import InputDataError
-from jsdm_hot.explain._range import _outside_range, cells_matrix, extrapolation_table, training_range
+from jsdm_hot.explain._range import cells_matrix, extrapolation_table, training_range
+from jsdm_hot.metrics.extrapolation import outside_range
 
 
 def test_outside_range_flags_exactly_the_cells_beyond(stand_in):
@@ -16,16 +17,16 @@ def test_outside_range_flags_exactly_the_cells_beyond(stand_in):
     gx = np.linspace(lo[0] - 1, hi[0] + 1, 41)
     gy = np.linspace(lo[1] - 1, hi[1] + 1, 37)
     grid = np.array([(a, b) for a in gx for b in gy])
-    out = _outside_range(grid, lo, hi)
+    out = outside_range(grid, lo, hi)
     want = (grid < lo) | (grid > hi)
     np.testing.assert_array_equal(out, want)
     inside = (grid[:, 0] >= lo[0]) & (grid[:, 0] <= hi[0]) & (grid[:, 1] >= lo[1]) & (grid[:, 1] <= hi[1])
     np.testing.assert_array_equal(out.any(1), ~inside)
     assert inside.any() and (~inside).any()
-    assert not _outside_range(train, lo, hi).any()  # the training sites themselves, ends included
-    assert _outside_range(np.array([[np.nan, 0.0]]), lo, hi)[0, 0]
+    assert not outside_range(train, lo, hi).any()  # the training sites themselves, ends included
+    assert not outside_range(np.array([[np.nan, 0.0]]), lo, hi)[0, 0]  # no data is not extrapolation
     with pytest.raises(InputDataError):
-        _outside_range(grid, lo[:1], hi)
+        outside_range(grid, lo[:1], hi)
 
 
 def test_training_range_and_cells_matrix(stand_in):
