@@ -228,7 +228,7 @@ class ColumnSpec:
         else:
             guessed = True
             covariates = [c for c in cols if c not in taken and not _is_id_like(c) and _is_numeric(df[c])]
-        extra = [c for c in cols if c not in taken and c not in covariates and c not in reserved]
+        extra = [c for c in cols if c not in species and c not in covariates and c not in reserved]  # excluded ones too
         roles = ColumnRoles(site, lon, lat, list(species), list(covariates), extra, guessed)
         logger.info("columns%s: %s", _where(source), roles.describe())
         return roles
