@@ -75,13 +75,13 @@ def _wide(tmp_path: Path, text: str, name: str = "sites.csv") -> Path:
 @pytest.fixture(scope="module")
 def fitted_ckpt(tmp_path_factory):
     """A tiny HotVAE (2 epochs) fitted with a checkpoint folder; (model, data, checkpoint dir)."""
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
 
     sim = simulate_community(n_sites=120, n_species=5, n_covariates=3, seed=2)
     ckpt = tmp_path_factory.mktemp("ckpt")
-    cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=2, batch_size=64)
-    model = HotVAE(cfg, random_state=0, device="cpu", checkpoint_dir=ckpt).fit(sim.data)
+    model = HotVAE(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, lambda2=1.0, max_epochs=2, batch_size=64,
+                   random_state=0, device="cpu", checkpoint_dir=ckpt).fit(sim.data)
     return model, sim.data, ckpt
 
 
