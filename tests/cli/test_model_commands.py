@@ -41,8 +41,9 @@ def test_help_lists_commands():
 def test_fit_writes_model_and_report(workflow):
     model_dir = workflow / "model"
     assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "weights.safetensors"]
-    cfg = json.loads((model_dir / "config.json").read_text())["config"]
-    assert cfg["label_graph"]["kind"].startswith("phylo")
+    meta = json.loads((model_dir / "config.json").read_text())
+    assert meta["class_name"] == "HotVAE" and meta["config"]["format_version"] == 2
+    assert meta["config"]["state"]["label_graph"]["kind"] == "phylo+prior"
     report = json.loads((workflow / "report" / "report.json").read_text())
     assert report  # written and valid JSON
     assert (workflow / "report" / "metrics.md").read_text().count("|") > 20

@@ -483,7 +483,7 @@ def test_hotvae_on_roccupy_grid_round_trip(tmp_path):
     import torch
     import xarray as xr
 
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
 
     d = _roccupy_or_skip()
     torch.manual_seed(0)
@@ -493,8 +493,8 @@ def test_hotvae_on_roccupy_grid_round_trip(tmp_path):
     env = ["bio1", "bio12", "bio4", "X41", "X42", "X21"]
     X = chk.merge(grid[["grid_row", *env]], on="grid_row", how="left")[[*env, "duration_minutes"]]
     n = 800
-    model = HotVAE(HotVAEConfig(max_epochs=1, d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32,
-                                batch_size=256, patience=1), device="cpu", random_state=0)
+    model = HotVAE(max_epochs=1, d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, lambda2=1.0,
+                   batch_size=256, patience=1, device="cpu", random_state=0)
     model.fit(X.iloc[:n], occ.iloc[:n])
     ds = predict_map(model, grid, constants={"duration_minutes": 60}, n_draws=20, richness_k=[5],
                      layers="richness,uncertainty,community,exceedance,species", chunk_size=2048)
