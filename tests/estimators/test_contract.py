@@ -93,7 +93,7 @@ def test_predictions_and_draws_have_documented_shapes_and_dtypes(fitted, split):
 
 
 def test_fitted_attributes_standardisation_and_validation_thresholds(fitted, split):
-    name, est = fitted
+    _, est = fitted
     train, val, _ = split
     assert est.species_ == train.species and est.feature_names_in_ == train.covariates
     assert est.n_features_in_ == train.n_features
@@ -118,7 +118,7 @@ def test_same_seed_same_predictions_and_draws(fitted, split):
 
 
 def test_draws_are_chunked_reproducibly_and_follow_their_probabilities(fitted, split):
-    name, est = fitted
+    _, est = fitted
     _, _, test = split
     chunks = list(est.iter_samples(test, n_draws=3, seed=5, chunk_size=7))
     assert [(s.start, s.stop) for s, _ in chunks] == [(0, 7), (7, 14), (14, 21), (21, 28), (28, 30)]
@@ -233,7 +233,7 @@ def test_params_are_flat_and_settable(fitted):
 
 
 def test_clone_is_unfitted_and_refits_to_the_same_predictions(fitted, split):
-    name, est = fitted
+    _, est = fitted
     train, val, test = split
     twin = clone(est)
     assert twin.get_params() == est.get_params() and not hasattr(twin, "thresholds_")

@@ -106,8 +106,8 @@ def test_same_seed_same_run_and_global_rng_untouched():
     x, y = toy_data(n=260)
     config = TrainConfig(lr=0.05, batch_size=32, max_epochs=3)
     state = torch.get_rng_state()
-    a, ra, _ = _fit(x[:200], y[:200], x[200:], y[200:], config, seed=1)
-    b, rb, _ = _fit(x[:200], y[:200], x[200:], y[200:], config, seed=1)
+    _, ra, _ = _fit(x[:200], y[:200], x[200:], y[200:], config, seed=1)
+    _, rb, _ = _fit(x[:200], y[:200], x[200:], y[200:], config, seed=1)
     assert torch.equal(torch.get_rng_state(), state)
     assert ra.history == rb.history
     _, rc, _ = _fit(x[:200], y[:200], x[200:], y[200:], config, seed=2)
