@@ -439,7 +439,7 @@ def test_pngs_have_colorbar_units_and_titles(small_map, tmp_path):
 def test_cli_map_writes_all_formats(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import jsdm_hot
+    import jsdm_hot.registry
     from jsdm_hot.cli import app
 
     grid = tmp_path / "grid.csv"
@@ -448,13 +448,11 @@ def test_cli_map_writes_all_formats(tmp_path, monkeypatch):
     model_dir.mkdir()
     seen = {}
 
-    class FakeHotVAE:
-        @classmethod
-        def load(cls, path, device="auto"):
-            seen["path"] = Path(path)
-            return _model()
+    def fake_load_model(path, device="auto"):
+        seen["path"] = Path(path)
+        return _model()
 
-    monkeypatch.setattr(jsdm_hot, "HotVAE", FakeHotVAE, raising=False)
+    monkeypatch.setattr(jsdm_hot.registry, "load_model", fake_load_model)
     out = tmp_path / "maps"
     runner = CliRunner()
     res = runner.invoke(app, ["map", str(model_dir), str(grid), "--out", str(out), "--layers",
