@@ -589,7 +589,7 @@ def test_cli_tree_check_wide_csv(tmp_path):
     tree = tmp_path / "t.nwk"
     tree.write_text("((Anas_platyrhynchos:1,Pica_pica:1):1,Corvus_corax:2);")
     data = tmp_path / "d.csv"
-    pd.DataFrame({"site_id": ["s1", "s2"], "lon": [1.0, 2.0], "Anas platyrhynchos": [0, 1],
+    pd.DataFrame({"site_id": ["s1", "s2"], "lon": [1.0, 2.0], "lat": [3.0, 4.0], "Anas platyrhynchos": [0, 1],
                   "Pica pica": [1, 1], "temp": [3.5, 2.0]}).to_csv(data, index=False)
     out = tmp_path / "report.csv"
     pruned = tmp_path / "pruned.nwk"
