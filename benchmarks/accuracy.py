@@ -1,8 +1,8 @@
 """Accuracy of HOT-VAE against the baselines on yeast, scene, tarentaise and roccupy (honest protocol).
 
-Models: every name of :data:`jsdm_hot.evaluation.benchmark.MODEL_NAMES` (``hotvae``,
+Models: every name of :data:`jsdm_hot.registry.MODEL_NAMES` (``hotvae``,
 ``logistic``, ``mlknn``, ``mpvae``, ``lamp``, ``c2ae``), fitted and scored with the
-library's :func:`~jsdm_hot.evaluation.benchmark.make_model` / ``mlc_report`` exactly as
+library's :func:`~jsdm_hot.registry.make_model` / ``mlc_report`` exactly as
 :func:`~jsdm_hot.evaluation.benchmark.run_one` does, summarised with
 :func:`~jsdm_hot.evaluation.benchmark.aggregate` and
 :func:`~jsdm_hot.evaluation.benchmark.to_markdown`.
@@ -34,7 +34,7 @@ Protocol (per data set):
    prediction as 1, maF1 scores a species never observed nor predicted as 0.
 4. For yeast and scene only, and labelled as optimistic, a "test-tuned" maF1/ebF1: the
    same predictions scored with per-species thresholds chosen on the TEST set itself
-   (:func:`jsdm_hot.thresholds.select_thresholds` on the test occurrences), the protocol
+   (:func:`jsdm_hot.training.thresholds.select_thresholds` on the test occurrences), the protocol
    published MLC tables may have used (see ``../shared/DESIGN.md``).
 
 Every fit is appended to ``accuracy_runs.csv`` (``phase`` = ``search`` or ``final``; the
@@ -155,7 +155,7 @@ def fit_score(model_name: str, params: dict, train, val, test, seed: int, test_t
     """:func:`run_one`'s record plus ``val_maF1`` and (optionally) the test-tuned ``tt_maF1``/``tt_ebF1``."""
     from jsdm_hot.evaluation.benchmark import run_one
     from jsdm_hot.metrics.mlc import macro_f1, mlc_report
-    from jsdm_hot.thresholds import select_thresholds
+    from jsdm_hot.training.thresholds import select_thresholds
 
     rec, model, prob = run_one(model_name, params, train, val, test, seed, return_fitted=True)
     species = list(model.species_)
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from jsdm_hot.evaluation.benchmark import MODEL_NAMES, check_model_names
+    from jsdm_hot.registry import MODEL_NAMES, check_model_names
 
     models = check_model_names(args.models or MODEL_NAMES)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -39,9 +39,8 @@ def worker(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from jsdm_hot import HotVAEConfig, distributed
-    from jsdm_hot.model import HotVAEModule
-    from jsdm_hot.train import resolve_device, train_module
+    from jsdm_hot.model import HotVAEModule, ModelConfig
+    from jsdm_hot.training import TrainConfig, distributed, resolve_device, train_module
 
     torch.set_num_threads(1)
     ctx = distributed.init_from_env(args.device)
@@ -53,8 +52,8 @@ def worker(args: argparse.Namespace) -> None:
     w = rng.normal(size=(args.features, args.species)) / np.sqrt(args.features)
     y = (rng.random((args.sites, args.species)) < 1 / (1 + np.exp(-(x @ w - 1.5)))).astype(np.float32)
     n_val = args.sites // 10
-    cfg = HotVAEConfig(d_model=args.d_model, n_layers=args.layers, n_heads=4, latent_dim=32, encoder_hidden=128,
-                       batch_size=args.batch, max_epochs=args.epochs, patience=args.epochs).validate()
+    cfg = ModelConfig(d_model=args.d_model, n_layers=args.layers, n_heads=4, latent_dim=32, encoder_hidden=128)
+    tcfg = TrainConfig(batch_size=args.batch, max_epochs=args.epochs, patience=args.epochs)
     torch.manual_seed(0)
     module = HotVAEModule(args.features, args.species, cfg).to(device)
     stamps: list[float] = []
@@ -67,7 +66,7 @@ def worker(args: argparse.Namespace) -> None:
         stamps.append(time.perf_counter())
 
     stamps.append(time.perf_counter())
-    train_module(module, x[n_val:], y[n_val:], x[:n_val], y[:n_val], cfg, device=device, on_epoch_end=tick)
+    train_module(module, x[n_val:], y[n_val:], x[:n_val], y[:n_val], tcfg, device=device, on_epoch_end=tick)
     if ctx.is_main:
         Path(args.result).write_text(json.dumps({"epoch_s": [b - a for a, b in zip(stamps, stamps[1:])]}))
     distributed.shutdown()

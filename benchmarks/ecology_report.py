@@ -30,7 +30,7 @@ def main() -> None:
 
     import torch
 
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.baselines import BinaryRelevanceLogistic
     from jsdm_hot.data.fixtures import load_roccupy
     from jsdm_hot.data.splits import train_val_test_split
@@ -40,7 +40,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     train, val, test = train_val_test_split(load_roccupy(), (0.7, 0.1, 0.2), seed=0)
     t0 = time.perf_counter()
-    hot = HotVAE(HotVAEConfig(d_model=64, max_epochs=a.epochs, patience=10, batch_size=64, lambda2=0.0),
+    hot = HotVAE(d_model=64, max_epochs=a.epochs, patience=10, batch_size=64, lambda2=0.0, graph="complete",
                  random_state=0).fit(train, X_val=val)
     t_hot = time.perf_counter() - t0
     br = BinaryRelevanceLogistic(random_state=0).fit(train, X_val=val)

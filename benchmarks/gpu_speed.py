@@ -2,14 +2,14 @@
 
 Target: **≤ 3 s per training epoch on one H100** at the default size (50,000 sites ×
 100 species, 30 covariates, d_model 512, 3 decoder layers, batch 512; the rest of
-:class:`~jsdm_hot.config.HotVAEConfig` at its defaults).
+:class:`~jsdm_hot.model.ModelConfig` and :class:`~jsdm_hot.training.TrainConfig` at their defaults).
 
 Training variants (same initial weights, same batches; one untimed warm-up epoch,
 then ``--epochs`` timed epochs, CUDA synchronised before and after):
 
 * ``fp32 eager``  — float32, no autocast (the reference row of the ratios);
 * ``bf16 eager``  — ``torch.autocast(dtype=torch.bfloat16)``, what
-  :func:`jsdm_hot.train.train_module` does on CUDA;
+  :func:`jsdm_hot.training.train_module` does on CUDA;
 * ``fp32 compile`` / ``bf16 compile`` — the same after ``module.compile()``
   (``torch.compile`` of the forward; the loss and optimiser stay eager). A compile
   failure is caught and its error written in the table;
@@ -20,8 +20,8 @@ then ``--epochs`` timed epochs, CUDA synchronised before and after):
 * optional ``tf32 eager`` / ``tf32 compile`` (``--variants``): float32 with TF32
   tensor-core matmuls (``torch.set_float32_matmul_precision("high")``).
 
-A training step is the one of :func:`jsdm_hot.train.train_module`: batches from
-:class:`jsdm_hot.train.ArrayBatches` (shuffled per epoch), forward of both branches
+A training step is the one of :func:`jsdm_hot.training.train_module`: batches from
+:class:`jsdm_hot.training.ArrayBatches` (shuffled per epoch), forward of both branches
 under autocast, Eq 17 loss, backward, gradient clipping, Adam step and the loop's
 per-step read-back of the five loss terms (one device sync per step). The validation
 pass, thresholds and checkpoints of ``train_module`` are not timed.
@@ -29,12 +29,13 @@ pass, thresholds and checkpoints of ``train_module`` are not timed.
 Achieved TFLOP/s = analytic matmul FLOPs (:mod:`jsdm_hot.model.flops`: forward +
 backward = 3 × forward, element-wise ops not counted) × sites / seconds.
 
-Posterior sampling: :func:`jsdm_hot.posterior.iter_draws` (joint draws, chunked) of
+Posterior sampling: :func:`jsdm_hot.estimators.posterior.latent_draws` (joint draws) chunk by
+chunk with per-chunk seeds, as ``HotVAE.iter_samples`` does, of
 ``--n-draws`` draws at ``--sample-sites`` sites, float32 and under bf16 autocast,
 after one warm-up chunk; reported as site-draws/s.
 
 Imports only torch, numpy, pandas, scipy and scikit-learn (through jsdm_hot's core:
-``jsdm_hot.train`` → ``jsdm_hot.metrics``): no tqdm, typer or safetensors is needed, so
+``jsdm_hot.training`` → ``jsdm_hot.metrics``): no tqdm, typer or safetensors is needed, so
 the script runs on a bare GPU machine.
 
 At the default size the whole run should take about 4-5 minutes on an H100 (an
@@ -70,12 +71,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import make_problem  # noqa: E402  (sibling benchmark script)
 
-from jsdm_hot.config import HotVAEConfig  # noqa: E402
+from jsdm_hot.estimators.base import DEFAULT_CHUNK  # noqa: E402
+from jsdm_hot.estimators.inputs import chunk_seed  # noqa: E402
+from jsdm_hot.estimators.posterior import latent_draws  # noqa: E402
 from jsdm_hot.model.flops import forward_flops_per_site, training_flops_per_site  # noqa: E402
+from jsdm_hot.model.config import ModelConfig  # noqa: E402
 from jsdm_hot.model.hotvae import HotVAEModule  # noqa: E402
 from jsdm_hot.model.reference import NaiveDecoder  # noqa: E402
-from jsdm_hot.posterior import DEFAULT_CHUNK, iter_draws  # noqa: E402
-from jsdm_hot.train import ArrayBatches, resolve_device, train_epoch  # noqa: E402
+from jsdm_hot.training import ArrayBatches, TrainConfig, resolve_device, train_epoch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S_PER_EPOCH = 3.0
@@ -157,13 +160,21 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first[:240]}".replace("|", "\\|")
 
 
-def run_epoch(module, optimizer, batches: ArrayBatches, cfg: HotVAEConfig, *, device, precision: str, epoch: int) -> int:
-    """One training epoch of :func:`jsdm_hot.train.train_epoch` (the loop's own step); returns the rows seen."""
-    train_epoch(module, module, optimizer, batches, epoch, cfg, device=device, bf16=precision == "bf16")
-    return batches.rows_per_epoch(cfg.batch_size)
+def run_epoch(module, optimizer, batches: ArrayBatches, tcfg: TrainConfig, *, device, precision: str, epoch: int) -> int:
+    """One training epoch of :func:`jsdm_hot.training.train_epoch` (the loop's own step); returns the rows seen."""
+    train_epoch(module, module, optimizer, batches, epoch, tcfg, device=device, bf16=precision == "bf16")
+    return batches.rows_per_epoch(tcfg.batch_size)
 
 
-def time_training(name: str, x: np.ndarray, y: np.ndarray, cfg: HotVAEConfig, args, device: torch.device) -> Row:
+def draw_chunks(module, x: np.ndarray, n_draws: int, *, seed: int, device: torch.device, chunk_size: int):
+    """Joint draws of ``x`` chunk by chunk, seeded per chunk as ``JsdmEstimator.iter_samples`` does."""
+    for ci, start in enumerate(range(0, x.shape[0], chunk_size)):
+        draws, _ = latent_draws(module, x[start:start + chunk_size], n_draws, seed=chunk_seed(seed, ci), device=device)
+        yield draws
+
+
+def time_training(name: str, x: np.ndarray, y: np.ndarray, cfg: ModelConfig, tcfg: TrainConfig, args,
+                  device: torch.device) -> Row:
     """Time one variant; never raises (a failure becomes the row's ``error``)."""
     precision, compiled, naive = VARIANTS[name]
     row = Row(_label(name), {"fp32": "float32", "bf16": "bf16 autocast", "tf32": "float32, TF32 matmul"}[precision],
@@ -181,10 +192,10 @@ def time_training(name: str, x: np.ndarray, y: np.ndarray, cfg: HotVAEConfig, ar
             if compiled:
                 torch._dynamo.reset()
                 module.compile(backend=args.compile_backend, mode=None if args.compile_mode == "default" else args.compile_mode)
-            optimizer = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            optimizer = torch.optim.Adam(module.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
             if naive:  # warm-up step, then --naive-steps steps on the first rows; extrapolate
                 nb = args.naive_batch
-                ncfg = HotVAEConfig(**{**cfg.to_dict(), "batch_size": nb})
+                ncfg = TrainConfig(**{**tcfg.to_dict(), "batch_size": nb})
                 run_epoch(module, optimizer, ArrayBatches(x[:nb], y[:nb]), ncfg, device=device, precision=precision, epoch=0)
                 part = ArrayBatches(x[: nb * args.naive_steps], y[: nb * args.naive_steps])
                 _sync(device)
@@ -198,13 +209,13 @@ def time_training(name: str, x: np.ndarray, y: np.ndarray, cfg: HotVAEConfig, ar
             else:
                 batches = ArrayBatches(x, y)
                 t0 = time.perf_counter()
-                run_epoch(module, optimizer, batches, cfg, device=device, precision=precision, epoch=0)  # warm-up
+                run_epoch(module, optimizer, batches, tcfg, device=device, precision=precision, epoch=0)  # warm-up
                 _sync(device)
                 warm = time.perf_counter() - t0
                 for e in range(args.epochs):
                     _sync(device)
                     t0 = time.perf_counter()
-                    seen = run_epoch(module, optimizer, batches, cfg, device=device, precision=precision, epoch=e + 1)
+                    seen = run_epoch(module, optimizer, batches, tcfg, device=device, precision=precision, epoch=e + 1)
                     _sync(device)
                     row.epoch_times.append(time.perf_counter() - t0)
                 row.seconds = float(np.mean(row.epoch_times))
@@ -226,8 +237,8 @@ def time_training(name: str, x: np.ndarray, y: np.ndarray, cfg: HotVAEConfig, ar
     return row
 
 
-def time_posterior(precision: str, x: np.ndarray, n_species: int, cfg: HotVAEConfig, args, device: torch.device) -> Row:
-    """Joint draws via :func:`jsdm_hot.posterior.iter_draws`; never raises."""
+def time_posterior(precision: str, x: np.ndarray, n_species: int, cfg: ModelConfig, args, device: torch.device) -> Row:
+    """Joint draws via :func:`draw_chunks`; never raises."""
     row = Row(f"posterior {precision}", "float32" if precision == "fp32" else "bf16 autocast", "no")
     flops_draw = forward_flops_per_site(cfg, x.shape[1], n_species, mode="predict")["total"]
     _free(device)
@@ -237,12 +248,13 @@ def time_posterior(precision: str, x: np.ndarray, n_species: int, cfg: HotVAECon
         module = HotVAEModule(x.shape[1], n_species, cfg).to(device)
         xs = x[: args.sample_sites]
         with _autocast(device, precision):
-            for _ in iter_draws(module, xs[: args.sample_chunk], args.n_draws, seed=1, device=device, chunk_size=args.sample_chunk):
+            for _ in draw_chunks(module, xs[: args.sample_chunk], args.n_draws, seed=1, device=device,
+                                 chunk_size=args.sample_chunk):
                 pass  # warm-up chunk
             _sync(device)
             t0 = time.perf_counter()
             total = 0
-            for _, d in iter_draws(module, xs, args.n_draws, seed=0, device=device, chunk_size=args.sample_chunk):
+            for d in draw_chunks(module, xs, args.n_draws, seed=0, device=device, chunk_size=args.sample_chunk):
                 total += int(d.shape[0] * d.shape[1])  # draws come back to host memory: synchronised
             row.seconds = time.perf_counter() - t0
         row.samples = total
@@ -340,7 +352,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--compile-mode", default="default", help="torch.compile mode: default, reduce-overhead, max-autotune")
     ap.add_argument("--sample-sites", type=int, default=None, help="sites of the posterior benchmark (default 2000)")
     ap.add_argument("--n-draws", type=int, default=None, help="posterior draws per site (default 100)")
-    ap.add_argument("--sample-chunk", type=int, default=DEFAULT_CHUNK, help="sites per iter_draws chunk")
+    ap.add_argument("--sample-chunk", type=int, default=DEFAULT_CHUNK, help="sites per chunk of draws")
     ap.add_argument("--no-posterior", action="store_true", help="skip the posterior sampling rows")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads before timing")
     ap.add_argument("--commit", default=None, help="git commit to record (default: read from .git)")
@@ -371,7 +383,8 @@ def main(argv=None) -> str:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    cfg = HotVAEConfig(d_model=args.d_model, n_layers=args.n_layers, n_heads=args.n_heads, batch_size=args.batch).validate()
+    cfg = ModelConfig(d_model=args.d_model, n_layers=args.n_layers, n_heads=args.n_heads)
+    tcfg = TrainConfig(batch_size=args.batch)
     xt, yt = make_problem(args.n_sites, args.n_features, args.n_species)
     x, y = xt.numpy(), yt.numpy()
     train_f = training_flops_per_site(cfg, args.n_features, args.n_species)["total"]
@@ -394,7 +407,7 @@ def main(argv=None) -> str:
         f"- command: `python benchmarks/gpu_speed.py {' '.join(sys.argv[1:] if argv is None else argv)}`",
         f"- problem: {args.n_sites:,} sites × {args.n_species} species, {args.n_features} features; d_model {cfg.d_model}, "
         f"{cfg.n_layers} layers, {cfg.n_heads} heads, latent {cfg.latent_dim}, encoder hidden {cfg.encoder_hidden}, "
-        f"dropout {cfg.dropout}, batch {cfg.batch_size}",
+        f"dropout {cfg.dropout}, batch {tcfg.batch_size}",
         f"- analytic matmul FLOPs (`jsdm_hot.model.flops`): {train_f / 1e9:.3f} GFLOP per site per training step "
         f"(3 × forward of both branches); {pred_f / 1e9:.3f} GFLOP per posterior site-draw",
         f"- timed epochs: {args.epochs} after one warm-up epoch; compile backend {args.compile_backend}, mode {args.compile_mode}",
@@ -402,7 +415,7 @@ def main(argv=None) -> str:
     ]
     print("\n".join(lines), flush=True)
 
-    rows = [time_training(v, x, y, cfg, args, device) for v in args.variants]
+    rows = [time_training(v, x, y, cfg, tcfg, args, device) for v in args.variants]
     post = [] if args.no_posterior else [time_posterior(p, x, args.n_species, cfg, args, device) for p in ("fp32", "bf16")]
 
     fast = [r for r in rows if r.seconds and not r.label.startswith("naive")]
@@ -417,7 +430,7 @@ def main(argv=None) -> str:
     if verdict:
         text += "\n" + verdict + "\n"
     if post:
-        text += "\n## Posterior sampling (`jsdm_hot.posterior.iter_draws`, joint draws)\n\n" + posterior_table(post) + "\n"
+        text += "\n## Posterior sampling (`jsdm_hot.estimators.posterior.latent_draws`, joint draws)\n\n" + posterior_table(post) + "\n"
     text += ("\nRatios: speed-up = fp32-eager seconds / row seconds (posterior: site-draws/s ratio). TFLOP/s counts matmul "
              "FLOPs only (`jsdm_hot.model.flops`), so it slightly understates the work done. A failed variant "
              "(e.g. torch.compile errors or out of memory) shows its error instead of numbers.\n")

@@ -67,7 +67,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
     from jsdm_hot.maps import predict_map
     from jsdm_hot.maps.cluster import dask_client
@@ -76,9 +76,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="map_dask_") as tmp:
         t0 = time.perf_counter()
         sim = simulate_community(n_sites=1000, n_species=args.species, seed=0)
-        cfg = HotVAEConfig(d_model=32, n_heads=2, latent_dim=16, encoder_hidden=64, n_layers=2,
-                           max_epochs=args.epochs, patience=args.epochs, batch_size=128)
-        model_dir = HotVAE(cfg, device="cpu", random_state=0).fit(sim.data).save(Path(tmp) / "model")
+        model = HotVAE(d_model=32, n_heads=2, latent_dim=16, encoder_hidden=64, n_layers=2, lambda2=1.0,
+                       max_epochs=args.epochs, patience=args.epochs, batch_size=128, device="cpu", random_state=0)
+        model_dir = model.fit(sim.data).save(Path(tmp) / "model")
         t_fit = time.perf_counter() - t0
         grid = make_grid(args.size, list(sim.data.covariates))
         kw = dict(layers="richness,uncertainty,community,species", n_draws=args.draws, seed=0,

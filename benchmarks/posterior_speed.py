@@ -5,10 +5,11 @@ of the eBird-scale shape (100 species, 30 covariates, d_model 200, 2 layers) dra
 ``--draws`` joint samples at ``--sites`` sites. Two ways, each in a fresh
 subprocess so peak RSS is its own:
 
-* ``stream``: :func:`jsdm_hot.posterior.iter_draws` chunk by chunk, reducing each
+* ``stream``: :func:`jsdm_hot.estimators.posterior.latent_draws` chunk by chunk with
+  per-chunk seeds (as ``HotVAE.iter_samples``; ``gpu_speed.draw_chunks``), reducing each
   chunk to per-site richness mean/sd on the fly (what maps and evaluation do);
-* ``collect``: :func:`jsdm_hot.posterior.sample_draws`, holding the whole
-  ``(n_draws, n_sites, n_species)`` uint8 array (the reference).
+* ``collect``: the same chunks concatenated, holding the whole
+  ``(n_draws, n_sites, n_species)`` uint8 array (what ``HotVAE.sample`` returns; the reference).
 
 Printed: site-draws/s, species-draws/s and peak RSS, with ratios against ``collect``.
 The issue's full size is ``--sites 200000 --draws 100`` (20 M decoder rows: a GPU
@@ -32,25 +33,30 @@ import time
 
 
 def _child(mode: str, sites: int, draws: int, species: int, device: str, threads: int) -> dict:
+    from pathlib import Path
+
     import numpy as np
     import torch
 
-    from jsdm_hot.config import HotVAEConfig
-    from jsdm_hot.model import HotVAEModule
-    from jsdm_hot.posterior import iter_draws, sample_draws
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gpu_speed import draw_chunks  # sibling benchmark script
+
+    from jsdm_hot.estimators.base import DEFAULT_CHUNK
+    from jsdm_hot.model import HotVAEModule, ModelConfig
 
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    module = HotVAEModule(30, species, HotVAEConfig(d_model=200, n_layers=2)).to(device).eval()
+    module = HotVAEModule(30, species, ModelConfig(d_model=200, n_layers=2)).to(device).eval()
     x = np.random.default_rng(0).normal(size=(sites, 30)).astype(np.float32)
     t = time.perf_counter()
     if mode == "stream":
         total = 0.0
-        for _, d in iter_draws(module, x, draws, seed=0, device=device):
+        for d in draw_chunks(module, x, draws, seed=0, device=torch.device(device), chunk_size=DEFAULT_CHUNK):
             total += float(d.sum(-1).mean())  # reduce the chunk, keep nothing
     else:
-        d = sample_draws(module, x, draws, seed=0, device=device)
+        d = np.concatenate(list(draw_chunks(module, x, draws, seed=0, device=torch.device(device),
+                                            chunk_size=DEFAULT_CHUNK)), axis=1)
         total = float(d.sum(-1).mean())
     if device.startswith("cuda"):
         torch.cuda.synchronize()

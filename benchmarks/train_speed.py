@@ -1,8 +1,8 @@
 """Training speed of HotVAEModule: fast decoder vs the naive loop reference.
 
 An eBird-scale synthetic problem (50,000 sites × 100 species, 30 covariates; d = 512,
-3 decoder layers, batch 256, the rest of :class:`~jsdm_hot.config.HotVAEConfig` at its
-defaults) is timed for full training steps — forward of both branches, Eq 17 loss,
+3 decoder layers, batch 256, the rest of :class:`~jsdm_hot.model.ModelConfig` and
+:class:`~jsdm_hot.training.TrainConfig` at their defaults) is timed for full training steps — forward of both branches, Eq 17 loss,
 backward and an Adam update — on a batch drawn from the synthetic data.
 
 Variants (same weights at the start, same batches):
@@ -38,9 +38,10 @@ from dataclasses import dataclass
 
 import torch
 
-from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.hotvae import HotVAEModule
 from jsdm_hot.model.reference import NaiveDecoder
+from jsdm_hot.training.config import TrainConfig
 
 
 @dataclass
@@ -80,7 +81,7 @@ def make_problem(n_sites: int, n_features: int, n_species: int, seed: int = 0):
 def time_training(module, x, y, *, device, batch, steps, warmup, autocast_bf16, seed=0) -> float:
     """Seconds taken by ``steps`` training steps (after ``warmup`` untimed ones)."""
     module.to(device).train()
-    opt = torch.optim.Adam(module.parameters(), lr=module.config.lr)
+    opt = torch.optim.Adam(module.parameters(), lr=TrainConfig().lr)
     g = torch.Generator().manual_seed(seed)
     dev = torch.device(device)
 
@@ -107,7 +108,7 @@ def time_training(module, x, y, *, device, batch, steps, warmup, autocast_bf16, 
 
 
 def run(device: str, args, x, y) -> list[Result]:
-    cfg = HotVAEConfig(d_model=args.d_model, n_layers=args.n_layers)
+    cfg = ModelConfig(d_model=args.d_model, n_layers=args.n_layers)
 
     def fresh(naive: bool) -> HotVAEModule:
         torch.manual_seed(0)

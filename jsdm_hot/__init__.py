@@ -27,7 +27,6 @@ _LAZY = {
     "zero_fill": "jsdm_hot.data.ebird",
     "EbirdFilters": "jsdm_hot.data.ebird",
     "read_wide_csv": "jsdm_hot.data.tables",
-    "read_community": "jsdm_hot.data.tables",
     "write_wide_csv": "jsdm_hot.data.tables",
     "simulate_community": "jsdm_hot.data.simulate",
     "load_ebird": "jsdm_hot.data.ebird",

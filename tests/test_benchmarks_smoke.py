@@ -52,10 +52,10 @@ def test_gpu_speed_smoke(tmp_path):
     assert list(post) == ["posterior fp32", "posterior bf16"]
 
     raw = json.loads(js.read_text())
-    from jsdm_hot.config import HotVAEConfig
+    from jsdm_hot.model.config import ModelConfig
     from jsdm_hot.model.flops import training_flops_per_site
 
-    cfg = HotVAEConfig(d_model=32, n_layers=2, batch_size=256)
+    cfg = ModelConfig(d_model=32, n_layers=2)
     assert raw["training_flops_per_site"] == training_flops_per_site(cfg, 30, 12)["total"]
     fp32 = raw["training"][0]
     assert fp32["samples"] == 600 and len(fp32["epoch_times"]) == 1 and fp32["seconds"] > 0

@@ -5,8 +5,8 @@ import pickle
 import numpy as np
 import pytest
 
-from jsdm_hot import ModelFileError
-from jsdm_hot.io import CONFIG_FILE, WEIGHTS_FILE, atomic_write_text, load_model_dir, save_model_dir
+from jsdm_hot import InputDataError, ModelFileError
+from jsdm_hot.io import CONFIG_FILE, WEIGHTS_FILE, atomic_target, atomic_write_text, load_model_dir, save_model_dir
 
 
 def _save(tmp_path, **kw):
@@ -91,3 +91,25 @@ def test_model_dir_and_atomic_files_follow_the_umask(tmp_path, mask):
     assert stat.S_IMODE(d.stat().st_mode) == 0o777 & ~mask
     for f in (d / "weights.safetensors", d / "config.json", tmp_path / "note.txt"):
         assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~mask, f
+
+
+def test_atomic_target_replaces_on_success_only_and_honours_the_umask(tmp_path):
+    import os
+
+    target = tmp_path / "sub" / "t.csv"  # the folder is created
+    with atomic_target(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        tmp.write_text("one")
+        assert not target.exists()  # nothing under the final name until the block succeeds
+    assert target.read_text() == "one"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
+    with pytest.raises(RuntimeError, match="half way"):
+        with atomic_target(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("half way")
+    assert target.read_text() == "one" and [p.name for p in target.parent.iterdir()] == ["t.csv"]
+    with pytest.raises(InputDataError, match="already exists; pass overwrite=True"):
+        with atomic_target(target, overwrite=False):
+            pass

@@ -25,7 +25,7 @@ def parse_model_params(items: Optional[List[str]], models: list[str]) -> dict[st
     otherwise kept as strings. Every model of ``models`` gets an entry.
     """
     out: dict[str, dict[str, Any]] = {m: {} for m in models}
-    for key, value in c.parse_assignments(items, "--param").items():
+    for key, value in c.parse_assignments(items, "--param", "MODEL.NAME=VALUE").items():
         model, dot, name = key.partition(".")
         if not dot or not model or not name:
             raise InputDataError(f"--param {key}=...: expected MODEL.NAME=VALUE, e.g. hotvae.d_model=32")

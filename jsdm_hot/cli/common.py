@@ -56,13 +56,13 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def parse_assignments(items: Optional[List[str]], what: str = "--set") -> dict[str, Any]:
-    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` (values via :func:`parse_value`)."""
+def parse_assignments(items: Optional[List[str]], what: str = "--set", form: str = "NAME=VALUE") -> dict[str, Any]:
+    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` (values via :func:`parse_value`); ``form`` is named in errors."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise InputDataError(f"{what} {item!r}: expected NAME=VALUE")
+            raise InputDataError(f"{what} {item!r}: expected {form}")
         out[key.strip()] = parse_value(raw.strip())
     return out
 

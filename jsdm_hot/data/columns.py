@@ -235,7 +235,7 @@ class ColumnSpec:
             covariates = named_cov
         else:
             covariates = [c for c in cols if c not in taken and not _is_id_like(c) and _is_numeric(df[c])]
-        extra = [c for c in cols if c not in taken and c not in covariates and c not in reserved]
+        extra = [c for c in cols if c not in species and c not in covariates and c not in reserved]  # excluded ones too
         roles = ColumnRoles(site, lon, lat, list(species), list(covariates), extra, guessed_species, named_cov is None)
         if roles.guessed_species or roles.guessed_covariates:
             logger.info("columns%s: %s", _where(source), roles.describe())

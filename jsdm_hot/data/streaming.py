@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from jsdm_hot.data.columns import ColumnSpec
 from jsdm_hot.data.community import CommunityData
 from jsdm_hot.errors import InputDataError
 
@@ -66,9 +67,11 @@ class ParquetCommunity:
     ----------
     path : str or path
         A ``.parquet`` file or a directory of them.
-    species_cols, species_prefix, covariate_cols, site_col, lon_col, lat_col
-        As for :meth:`CommunityData.from_frame`; with neither ``species_cols`` nor
-        ``species_prefix`` the roles are inferred from the first row group.
+    columns : ColumnSpec, optional
+        Column roles, resolved on the first row group with the one column rule
+        (:mod:`jsdm_hot.data.columns`); or give its fields as the options
+        ``species_cols``, ``species_prefix``, ``covariate_cols``, ``site_col``,
+        ``lon_col``, ``lat_col``, ``exclude``.
 
     Attributes
     ----------
@@ -78,19 +81,13 @@ class ParquetCommunity:
         Rows per unit (row group), from the parquet metadata.
     """
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        species_cols: Sequence[str] | None = None,
-        species_prefix: str | None = None,
-        covariate_cols: Sequence[str] | None = None,
-        site_col: str | None = "site_id",
-        lon_col: str | None = "lon",
-        lat_col: str | None = "lat",
-    ):
+    def __init__(self, path: str | Path, columns: ColumnSpec | None = None, **options):
         import pyarrow.dataset as pads
 
+        if columns is None:
+            columns = ColumnSpec.from_options(**options)
+        elif options:
+            raise InputDataError(f"give column roles either as a ColumnSpec or as options, not both ({sorted(options)})")
         self.path = Path(path)
         if not self.path.exists():
             raise InputDataError(f"parquet dataset {self.path} does not exist")
@@ -102,10 +99,12 @@ class ParquetCommunity:
         self.unit_rows = np.array([rg.row_groups[0].num_rows for rg in self._units], dtype=np.int64)
         if not len(self._units) or self.unit_rows.sum() == 0:
             raise InputDataError(f"parquet dataset {self.path} has no rows")
-        self._roles = dict(site_col=site_col, lon_col=lon_col, lat_col=lat_col)
-        first = CommunityData.from_frame(self._units[0].to_table().to_pandas(), species_cols=species_cols,
-                                         species_prefix=species_prefix, covariate_cols=covariate_cols,
-                                         source=self._where(0), **self._roles)
+        frame = self._units[0].to_table().to_pandas()
+        roles = columns.resolve(frame, source=self._where(0))
+        # every unit is read with the roles resolved here, named explicitly
+        self._spec = ColumnSpec(species=roles.species, covariates=roles.covariates, site=roles.site, lon=roles.lon,
+                                lat=roles.lat)
+        first = CommunityData.from_frame(frame, self._spec, source=self._where(0))
         self.species = tuple(first.species)
         self.covariates = tuple(first.covariates)
 
@@ -126,11 +125,11 @@ class ParquetCommunity:
 
     def read_unit(self, unit: int) -> CommunityData:
         """Unit ``unit`` (one row group) as a validated CommunityData with this dataset's columns."""
-        cols = [c for c in (*self.covariates, *self.species, *self._roles.values()) if c]
+        spec = self._spec
+        cols = [c for c in (*self.covariates, *self.species, spec.site, spec.lon, spec.lat) if c]
         names = set(self._units[unit].physical_schema.names)
         table = self._units[unit].to_table(columns=[c for c in dict.fromkeys(cols) if c in names])
-        return CommunityData.from_frame(table.to_pandas(), species_cols=list(self.species),
-                                        covariate_cols=list(self.covariates), source=self._where(unit), **self._roles)
+        return CommunityData.from_frame(table.to_pandas(), spec, source=self._where(unit))
 
     def read(self, units: Sequence[int] | None = None) -> CommunityData:
         """Several units concatenated in memory (e.g. the validation units).
@@ -141,9 +140,13 @@ class ParquetCommunity:
 
         units = range(self.n_units) if units is None else units
         frames = [self.read_unit(u).to_frame() for u in units]
-        return CommunityData.from_frame(pd.concat(frames, ignore_index=True), species_cols=list(self.species),
-                                        covariate_cols=list(self.covariates), source=str(self.path),
-                                        site_col="site_id", lon_col="lon", lat_col="lat")
+        if self._spec.site is None:  # row-number ids of each unit would collide: number the rows afresh
+            frames = [f.drop(columns="site_id") for f in frames]
+        has_xy = self._spec.lon is not None
+        spec = ColumnSpec(species=self.species, covariates=self.covariates,
+                          site="site_id" if self._spec.site else None,
+                          lon="lon" if has_xy else None, lat="lat" if has_xy else None)
+        return CommunityData.from_frame(pd.concat(frames, ignore_index=True), spec, source=str(self.path))
 
     def scan(self, units: Sequence[int]) -> StreamStats:
         """One pass over ``units``: covariate mean/sd/range, prevalences and co-occurrence counts."""

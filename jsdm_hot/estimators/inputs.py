@@ -81,6 +81,7 @@ def prepare_fit(X: Any, Y: Any, X_val: Any, Y_val: Any, *, val_fraction: float |
     Returns
     -------
     FitData
+        ``X`` and ``X_val`` in C order.
     """
     Xa, Ya, cov, species = split_xy(X, Y, f"{owner}.fit")
     n, p = Xa.shape
@@ -106,6 +107,10 @@ def prepare_fit(X: Any, Y: Any, X_val: Any, Y_val: Any, *, val_fraction: float |
         Xa, Ya, Xv, Yv = Xa[ti], Ya[ti], Xa[vi], Ya[vi]
     if Xa.shape[0] < 2:
         raise InputDataError(f"{owner}.fit needs at least 2 training sites, got {Xa.shape[0]}")
+    # C order whatever the input (a DataFrame or a column selection is Fortran-ordered), so the
+    # same sites give the same numbers bit for bit (reductions and matmuls depend on memory layout)
+    Xa = np.ascontiguousarray(Xa)
+    Xv = None if Xv is None else np.ascontiguousarray(Xv)
     return FitData(Xa, Ya, Xv, Yv, tuple(cov), tuple(species))
 
 
@@ -152,11 +157,25 @@ def split_xy(X: Any, Y: Any, what: str) -> tuple[np.ndarray, np.ndarray, tuple[s
     return Xa, Ya, cov, species
 
 
+def _matched_by_name(X: Any, names: list[str]) -> bool:
+    """Whether ``X`` is a DataFrame to match to the training covariates ``names`` by column name."""
+    import pandas as pd
+
+    if not hasattr(X, "columns") or isinstance(X.columns, pd.RangeIndex):
+        return False
+    if names == [f"x_{j}" for j in range(len(names))]:  # fitted on a plain array: names only if the frame has them
+        return set(map(str, X.columns)) >= set(names)
+    return True
+
+
 def prediction_features(X: Any, feature_names: Sequence[str], owner: str) -> np.ndarray:
     """Validated covariates ``(n_sites, len(feature_names))`` in training order, not standardised.
 
     A CommunityData or DataFrame is matched to the training covariates by name
     (any order, extra columns ignored; missing ones raise); a plain array by position.
+    A DataFrame without column names (``pd.DataFrame(array)``, a RangeIndex), or
+    given to a model fitted on a plain array (names ``x_0, x_1, ...``), is taken
+    by position, as an array.
 
     Parameters
     ----------
@@ -169,8 +188,13 @@ def prediction_features(X: Any, feature_names: Sequence[str], owner: str) -> np.
     names = list(feature_names)
     if isinstance(X, CommunityData):
         Xa = X.align_covariates(names).X
-    elif hasattr(X, "columns") and set(map(str, X.columns)) >= set(names):
-        Xa = np.asarray(X[names])
+    elif _matched_by_name(X, names):
+        cols = [str(c) for c in X.columns]
+        missing = [c for c in names if c not in cols]
+        if missing:
+            raise InputDataError(f"covariates {missing} used in training are missing from the DataFrame; "
+                                 f"present: {cols} ({owner}: {', '.join(names)})")
+        Xa = np.asarray(X.iloc[:, [cols.index(c) for c in names]])
     else:
         Xa = np.asarray(X)
         if Xa.ndim == 1:
@@ -185,4 +209,4 @@ def prediction_features(X: Any, feature_names: Sequence[str], owner: str) -> np.
                 f"X has {Xa.shape[1]} features but the model was trained on {len(names)} "
                 f"({owner}: {', '.join(names)})"
             )
-    return check_covariates(Xa, names)
+    return np.ascontiguousarray(check_covariates(Xa, names))  # C order: same numbers whatever the input form

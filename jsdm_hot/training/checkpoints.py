@@ -57,6 +57,7 @@ def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
     best_state : dict of str to Tensor or None
         The best weights so far.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load as st_load
 
     try:
@@ -74,7 +75,7 @@ def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
         optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
         torch.set_rng_state(tensors["rng.torch"])
         stopper.load_state_dict(state["early_stopping"])
-    except (OSError, json.JSONDecodeError, KeyError, RuntimeError, ValueError) as exc:
+    except (OSError, json.JSONDecodeError, KeyError, RuntimeError, ValueError, SafetensorError) as exc:
         raise ModelFileError(
             f"checkpoint in {ckpt_dir} cannot be resumed ({exc}); it was written for another model or data, "
             "or is damaged — delete it or fit without resume"

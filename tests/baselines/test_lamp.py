@@ -87,5 +87,5 @@ def test_bad_graph_and_parameters_raise(sim):
         LaMP(max_epochs=1).fit(train, label_graph=wrong)
     with pytest.raises(InputDataError, match="n_heads=3 must divide d_model=8"):
         LaMP(d_model=8, n_heads=3, max_epochs=1).fit(train)
-    with pytest.raises(InputDataError, match=r"label graph kind 'phylo' needs a phylogeny"):
+    with pytest.raises(InputDataError, match="LaMP: graph must be 'complete' or 'prior', got 'phylo'"):
         LaMP(graph="phylo", max_epochs=1).fit(train)

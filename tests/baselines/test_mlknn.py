@@ -90,3 +90,18 @@ def test_mlknn_parameter_errors():
         MLkNN(k=0).fit(X, Y)
     with pytest.raises(InputDataError, match="smoothing s must be positive"):
         MLkNN(s=0).fit(X, Y)
+
+
+def test_load_rejects_a_directory_whose_k_differs_from_its_tables(tmp_path):
+    import json
+
+    from jsdm_hot.data.simulate import simulate_community
+    from jsdm_hot.errors import ModelFileError
+
+    train = simulate_community(n_sites=80, n_species=4, seed=3).data
+    path = MLkNN(k=5).fit(train).save(tmp_path / "knn")
+    meta = json.loads((path / "config.json").read_text())
+    meta["config"]["params"]["k"] = 7  # tables were fitted with k = 5
+    (path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="inconsistent MLkNN model directory"):
+        MLkNN.load(path)

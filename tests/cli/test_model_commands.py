@@ -1,4 +1,8 @@
-"""End-to-end CLI: simulate → fit (phylo+prior graph) → predict → evaluate, and clear errors."""
+"""End-to-end CLI: simulate → fit (phylo+prior graph) → predict → evaluate, and clear errors.
+
+Also: fit records its train/test sites and ``evaluate --held-out`` scores only the test ones;
+predict loads any model class through the registry; ``--set`` and ``--covariates`` reach the model.
+"""
 
 import json
 
@@ -37,8 +41,9 @@ def test_help_lists_commands():
 def test_fit_writes_model_and_report(workflow):
     model_dir = workflow / "model"
     assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "weights.safetensors"]
-    cfg = json.loads((model_dir / "config.json").read_text())["config"]
-    assert cfg["label_graph"]["kind"].startswith("phylo")
+    meta = json.loads((model_dir / "config.json").read_text())
+    assert meta["class_name"] == "HotVAE" and meta["config"]["format_version"] == 2
+    assert meta["config"]["state"]["label_graph"]["kind"] == "phylo+prior"
     report = json.loads((workflow / "report" / "report.json").read_text())
     assert report  # written and valid JSON
     assert (workflow / "report" / "metrics.md").read_text().count("|") > 20
@@ -69,3 +74,70 @@ def test_errors_are_one_line_messages(workflow, tmp_path):
     assert res.exit_code != 0 and "already exists" in str(res.exception)
     res = runner.invoke(app, ["fit", str(workflow / "ex" / "community.csv"), "--graph", "phylo", "--out", str(tmp_path / "m2")])
     assert res.exit_code != 0 and "--tree" in str(res.exception)
+
+
+def test_fit_records_the_sites_it_trained_and_tested_on(workflow):
+    from jsdm_hot import HotVAE, read_wide_csv
+    from jsdm_hot.data.splits import holdout_split
+
+    model = HotVAE.load(workflow / "model")
+    data = read_wide_csv(workflow / "ex" / "community.csv")
+    test, train = holdout_split(data.n_sites, 0.2, 0)  # --test-frac 0.2, --seed 0, random split
+    assert model.metadata_["test_site_ids"] == list(data.site_ids[test])
+    assert model.metadata_["train_site_ids"] == list(data.site_ids[train])
+    assert model.metadata_["split"] == "random" and model.metadata_["data"] == str(workflow / "ex" / "community.csv")
+    assert model.get_params()["d_model"] == 16 and model.get_params()["lambda2"] == "auto"
+    assert model.model_config_.lambda2 in (0.0, 1.0)  # "auto" resolved from the training sites
+
+
+def test_evaluate_held_out_scores_only_the_test_sites(workflow):
+    from jsdm_hot import HotVAE, read_wide_csv
+    from jsdm_hot.metrics.mlc import mlc_report
+
+    model = HotVAE.load(workflow / "model")
+    data = read_wide_csv(workflow / "ex" / "community.csv")
+    test = data.subset(np.isin(data.site_ids, model.metadata_["test_site_ids"]))
+    expected = mlc_report(test.Y, model.predict_proba(test), model.thresholds_)
+    out = _ok(["evaluate", workflow / "model", workflow / "ex" / "community.csv", "--held-out", "--draws", 5,
+               "--no-progress"]).output
+    assert f"{expected['ebF1']:.4f}" in out and f"{expected['maF1']:.4f}" in out
+    everything = _ok(["evaluate", workflow / "model", workflow / "ex" / "community.csv", "--draws", 5,
+                      "--no-progress"]).output
+    full = mlc_report(data.Y, model.predict_proba(data), model.thresholds_)
+    assert f"{full['ebF1']:.4f}" in everything
+
+
+def test_predict_and_evaluate_load_any_model_class(workflow, tmp_path):
+    from jsdm_hot import read_wide_csv
+    from jsdm_hot.baselines import MLkNN
+
+    data = read_wide_csv(workflow / "ex" / "community.csv")
+    knn = MLkNN(k=5).fit(data)
+    knn.save(tmp_path / "knn")
+    _ok(["predict", tmp_path / "knn", workflow / "ex" / "community.csv", "--out", tmp_path / "p.csv"])
+    pred = pd.read_csv(tmp_path / "p.csv")
+    np.testing.assert_allclose(pred[list(knn.species_)].to_numpy(), knn.predict_proba(data), atol=1e-12)
+    out = _ok(["evaluate", tmp_path / "knn", workflow / "ex" / "community.csv", "--draws", 5, "--no-progress"]).output
+    assert "median_auc" in out
+    res = runner.invoke(app, ["evaluate", str(tmp_path / "knn"), str(workflow / "ex" / "community.csv"), "--held-out"])
+    assert res.exit_code != 0 and "records no held-out sites" in str(res.exception)
+
+
+def test_set_and_covariate_tables_reach_the_model(workflow, tmp_path):
+    from jsdm_hot import HotVAE
+
+    community = pd.read_csv(workflow / "ex" / "community.csv")
+    env = community[["site_id", "elev", "forest"]].rename(columns={"site_id": "plot"})
+    env.sample(frac=1.0, random_state=0).to_csv(tmp_path / "env.csv", index=False)  # any row order
+    sites = community.drop(columns=["elev", "forest"]).rename(columns={"site_id": "plot"})
+    sites.to_csv(tmp_path / "sites.csv", index=False)
+    _ok(["fit", tmp_path / "sites.csv", "--covariates", f"{tmp_path / 'env.csv'}:plot", "--out", tmp_path / "m",
+         "--epochs", 1, "--d-model", 16, "--set", "n_heads=2", "--set", "dropout=0.0", "--test-frac", 0,
+         "--no-progress"])
+    model = HotVAE.load(tmp_path / "m")
+    assert model.n_heads == 2 and model.dropout == 0.0 and model.model_config_.n_heads == 2
+    assert set(model.feature_names_in_) == {"temp", "precip", "elev", "forest"}
+    assert model.metadata_["test_site_ids"] == [] and len(model.metadata_["train_site_ids"]) == 200
+    res = runner.invoke(app, ["fit", str(tmp_path / "sites.csv"), "--covariates", f"{tmp_path / 'env.csv'}:site",
+                              "--out", str(tmp_path / "m2"), "--epochs", "1"])
+    assert res.exit_code != 0 and "join column 'site' is not in the data" in str(res.exception)

@@ -1,17 +1,16 @@
-"""Raster extraction, table joins and the Standardizer."""
+"""Raster extraction (values at points, buffers, class fractions). Table joins: test_joins.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import require_shared_data
 
 from jsdm_hot.data.community import CommunityData
-from jsdm_hot.data.covariates import Standardizer, add_raster_covariates, extract_at_points, join_table
-from jsdm_hot.errors import InputDataError, NotFittedError
+from jsdm_hot.data.covariates import add_raster_covariates, extract_at_points
+from jsdm_hot.errors import InputDataError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
@@ -123,42 +122,6 @@ def test_add_raster_covariates_to_community(tmp_path):
         add_raster_covariates(data, {"elev": f})
     out = add_raster_covariates(data, {"elev": f}, missing="drop")
     assert out.covariates == ("a", "elev") and out.X[:, 1].tolist() == [0.0, 15.0] and out.n_sites == 2
-
-
-def test_join_table():
-    data = CommunityData.from_arrays(np.zeros((3, 1)), [[1, 0], [0, 1], [1, 1]], covariates=["e"],
-                                     extra=pd.DataFrame({"cell": [7, 3, 7]}))
-    table = pd.DataFrame({"cell": [3, 7, 9], "bio1": [1.5, 2.5, 3.5], "name": ["a", "b", "c"]})
-    out = join_table(data, table, on="cell", key="cell")
-    assert out.covariates == ("e", "bio1") and out.X[:, 1].tolist() == [2.5, 1.5, 2.5]
-    with pytest.raises(InputDataError, match=r"keys not in column 'cell'.*\['5'\]"):
-        join_table(data, table, on="cell", key=[7, 5, 3])
-    with pytest.raises(InputDataError, match="appears more than once"):
-        join_table(data, pd.concat([table, table]), on="cell", key="cell")
-
-
-def test_standardizer_roundtrip():
-    X = np.array([[1.0, 5.0, 0.0], [3.0, 5.0, 1.0], [5.0, 5.0, 1.0]])
-    s = Standardizer().fit(X, ["a", "b", "c"])
-    np.testing.assert_allclose(s.mean_, [3.0, 5.0, 2 / 3])
-    np.testing.assert_allclose(s.scale_, [np.sqrt(8 / 3), 1.0, np.sqrt(2 / 9)])  # constant column: 1
-    Z = s.transform(X)
-    np.testing.assert_allclose(Z[:, 0], (X[:, 0] - 3) / np.sqrt(8 / 3))
-    assert (Z[:, 1] == 0).all()
-    s2 = Standardizer.from_dict(s.to_dict())
-    np.testing.assert_allclose(s2.transform(X), Z)
-    np.testing.assert_allclose(s2.inverse_transform(Z), X)
-    # reordered DataFrame is realigned by name
-    df = pd.DataFrame(X, columns=["a", "b", "c"])[["c", "a", "b"]]
-    np.testing.assert_allclose(s2.transform(df), Z)
-    only_a = Standardizer(columns=["a"]).fit(X, ["a", "b", "c"])
-    np.testing.assert_allclose(only_a.transform(X)[:, 2], X[:, 2])
-    data = CommunityData.from_arrays(X, covariates=["a", "b", "c"])
-    np.testing.assert_allclose(Standardizer().fit(data).transform(data).X, Z)
-    with pytest.raises(NotFittedError):
-        Standardizer().transform(X)
-    with pytest.raises(InputDataError, match="missing"):
-        s.transform(pd.DataFrame(X[:, :2], columns=["a", "b"]))
 
 
 def test_class_fractions_in_buffer(tmp_path):

@@ -12,10 +12,12 @@ from jsdm_hot.data.splits import (
     SpatialBlockKFold,
     TemporalSplit,
     block_ids,
+    holdout_split,
     random_split,
     spatial_block_split,
     spatiotemporal_subsample,
     temporal_split,
+    train_test_split,
     train_val_test_split,
 )
 from jsdm_hot.errors import InputDataError
@@ -136,3 +138,35 @@ def test_empty_validation_part_as_used_by_cli_holdout(kind):
     data = _community(200, seed=4)
     tr, va, te = train_val_test_split(data, (0.8, 0.0, 0.2), kind=kind, block_km=100, seed=0)
     assert va.n_sites == 0 and tr.n_sites + te.n_sites == 200 and te.n_sites > 0
+
+
+def test_holdout_split_hand_checked():
+    """``perm = default_rng(seed).permutation(n)``; the first ``round(fraction · n)`` (≥ 1, ≤ n - 1) are held out."""
+    # default_rng(0).permutation(10) = [4 6 2 7 3 5 9 0 8 1]
+    held, kept = holdout_split(10, 0.3, 0)
+    assert held.tolist() == [2, 4, 6] and kept.tolist() == [0, 1, 3, 5, 7, 8, 9]
+    assert holdout_split(10, 0.25, 0)[0].tolist() == [4, 6]  # round(2.5) = 2 (half to even)
+    assert holdout_split(10, 0.35, 0)[0].tolist() == [2, 4, 6, 7]  # round(3.5) = 4
+    # default_rng(3).permutation(7) = [5 6 2 1 4 3 0]: at least one held out, at least one kept
+    assert holdout_split(7, 0.01, 3)[0].tolist() == [5]
+    assert holdout_split(7, 0.99, 3)[1].tolist() == [0]
+    # a Generator is used as given
+    np.testing.assert_array_equal(holdout_split(10, 0.3, np.random.default_rng(0))[0], held)
+    for fraction in (0.0, 1.0, -0.1):
+        with pytest.raises(InputDataError, match="hold-out fraction must be in"):
+            holdout_split(10, fraction, 0)
+    with pytest.raises(InputDataError, match=r"cannot hold out part of 1 item\(s\); at least 2 are needed"):
+        holdout_split(1, 0.5, 0)
+
+
+def test_train_test_split_random_is_the_holdout_rule():
+    data = _community(50, seed=2)
+    train, test = train_test_split(data, 0.2, seed=7)
+    held, kept = holdout_split(50, 0.2, 7)
+    assert list(test.site_ids) == list(data.site_ids[held]) and list(train.site_ids) == list(data.site_ids[kept])
+    assert train_test_split(data, 0, seed=7) == (data, None)
+    with pytest.raises(InputDataError, match=r"test fraction must be in \[0, 1\), got 1"):
+        train_test_split(data, 1, seed=7)
+    tr, te = train_test_split(data, 0.3, kind="spatial", block_km=200, seed=1)
+    assert tr.n_sites + te.n_sites == 50 and te.n_sites > 0
+    assert not set(block_ids(*te.coords.T, 200)) & set(block_ids(*tr.coords.T, 200))  # whole blocks per side

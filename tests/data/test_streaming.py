@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jsdm_hot.data.streaming import ParquetBatches, ParquetCommunity
-from jsdm_hot.distributed import DistContext
+from jsdm_hot.data.streaming import ParquetCommunity
+from jsdm_hot.training.batches import ParquetBatches
+from jsdm_hot.training.distributed import DistContext
 from jsdm_hot.errors import InputDataError
 
 pa = pytest.importorskip("pyarrow")
@@ -44,6 +45,24 @@ def test_units_roles_and_reading_match_the_table(sim, parquet_dir):
     np.testing.assert_array_equal(whole.Y, sim.data.Y)
     np.testing.assert_allclose(whole.X, sim.data.X)
     assert list(whole.site_ids) == list(sim.data.site_ids)
+
+
+def test_roles_follow_the_column_rule_without_site_id_or_coordinates(sim, tmp_path):
+    """A checklist table: the id is recognised by name; without any id, rows are numbered across units."""
+    from jsdm_hot.data.columns import ColumnSpec
+
+    df = sim.data.to_frame().drop(columns=["lon", "lat"]).rename(columns={"site_id": "checklist_id"})
+    data = ParquetCommunity(_write(df.iloc[:120], tmp_path / "c.parquet", 40))
+    assert data.species == sim.data.species and data.covariates == sim.data.covariates
+    part = data.read([0, 2])
+    assert list(part.site_ids) == list(df["checklist_id"].iloc[list(range(40)) + list(range(80, 120))])
+    assert part.coords is None
+    bare = ParquetCommunity(_write(df.iloc[:120].drop(columns="checklist_id"), tmp_path / "b.parquet", 40))
+    assert list(bare.read([1, 2]).site_ids) == [f"site_{i}" for i in range(80)]
+    named = ParquetCommunity(tmp_path / "c.parquet", ColumnSpec(species=list(sim.data.species[:2])))
+    assert named.species == sim.data.species[:2] and sim.data.species[2] in named.covariates
+    with pytest.raises(InputDataError, match=r"site id column \['site_id'\] in .*c\.parquet row group 0 not found"):
+        ParquetCommunity(tmp_path / "c.parquet", site_col="site_id")
 
 
 def test_scan_statistics_equal_in_memory_ones(sim, parquet_dir):
@@ -95,19 +114,19 @@ def test_ranks_get_disjoint_rows_and_equal_step_counts(parquet_dir):
 def test_fit_from_parquet_learns_the_simulated_community(sim, parquet_dir):
     from sklearn.metrics import roc_auc_score
 
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
+    from jsdm_hot.data.splits import holdout_split
 
-    cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=1, max_epochs=15,
-                       patience=15, batch_size=64, lr=3e-3)
     data = ParquetCommunity(parquet_dir)
-    model = HotVAE(cfg, device="cpu", random_state=0, graph="prior").fit(data)
+    model = HotVAE(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=1, lambda2=1.0, max_epochs=15,
+                   patience=15, batch_size=64, lr=3e-3, device="cpu", random_state=0, graph="prior").fit(data)
     assert len(model.history_) == 15 and model.label_graph_.kind == "prior"
     prob = model.predict_proba(sim.data)
     aucs = [roc_auc_score(sim.data.Y[:, j], prob[:, j]) for j in range(sim.data.n_species)
             if 0 < sim.data.Y[:, j].sum() < sim.data.n_sites]
     assert np.median(aucs) > 0.7
     # stored standardisation = statistics of the training row groups only, not the whole file's
-    _, train_units = model._holdout(data.n_units)
+    _, train_units = holdout_split(data.n_units, 0.1, 0)  # the one seeded hold-out, over row groups
     assert train_units.size == 9
     stats = data.scan(train_units)
     np.testing.assert_allclose(model.x_mean_, stats.x_mean)
@@ -129,7 +148,8 @@ def test_clear_errors(tmp_path, sim):
     from jsdm_hot import HotVAE
 
     one = ParquetCommunity(_write(sim.data.to_frame(), tmp_path / "one.parquet", 10_000))
-    with pytest.raises(InputDataError, match="single row group"):
+    with pytest.raises(InputDataError, match=r"one\.parquet: give validation data \(X_val\) or a parquet file with "
+                                             "several row groups"):
         HotVAE(device="cpu").fit(one)
 
 
@@ -145,5 +165,8 @@ def test_cli_fit_stream(parquet_dir, tmp_path):
     assert res.exit_code == 0, res.output + repr(res.exception)
     model = HotVAE.load(tmp_path / "m")
     assert len(model.history_) == 2 and model.label_graph_.kind == "prior" and len(model.species_) == 7
-    res = CliRunner().invoke(app, [*args[:-1], "phylo", "--overwrite"])
-    assert res.exit_code != 0 and "--stream supports --graph complete or prior" in str(res.exception)
+    tree = tmp_path / "t.nwk"
+    tree.write_text("(" + ",".join(f"'{s}':1" for s in model.species_) + ");")
+    res = CliRunner().invoke(app, [*args[:-1], "phylo", "--tree", str(tree), "--overwrite"])
+    assert res.exit_code != 0 and isinstance(res.exception, InputDataError)
+    assert "graph 'phylo' needs the in-memory path; streaming supports complete or prior" in str(res.exception)

@@ -82,9 +82,13 @@ def test_default_rule_and_explicit_columns(tmp_path):
     d2 = read_wide_csv(p, species_prefix="sp_", covariate_cols=["temp"])
     assert d2.species == ("sp_b",) and d2.covariates == ("temp",)
     assert list(d2.extra.columns) == ["count", "habitat", "Turdus migratorius"]
+    # None means "recognise by name": site id and coordinates are still found
     d3 = read_wide_csv(p, species_cols=["sp_b", "Turdus migratorius"], site_col=None, lon_col=None, lat_col=None)
-    assert d3.species == ("sp_b", "Turdus migratorius") and d3.coords is None
-    assert "lon" in d3.covariates and list(d3.site_ids) == ["site_0", "site_1", "site_2"]
+    assert d3.species == ("sp_b", "Turdus migratorius") and d3.covariates == ("temp", "count")
+    assert list(d3.site_ids) == ["s1", "s2", "s3"] and d3.coords is not None
+    # explicit roles: coordinates may also be covariates when named so
+    d4 = read_wide_csv(p, species_cols=["sp_b"], covariate_cols=["lat", "temp"], lon_col="lon", lat_col="lat")
+    assert d4.covariates == ("lat", "temp") and d4.X[:, 0].tolist() == d4.coords[:, 1].tolist()
 
 
 def test_missing_file(tmp_path):
@@ -121,7 +125,8 @@ def test_unknown_suffix_and_directory(tmp_path):
 
 def test_no_species_columns(tmp_path):
     p = _write(tmp_path / "n.csv", "site_id,temp,rain\na,0.5,1.5\nb,0.1,2.5\n")
-    with pytest.raises(InputDataError, match=r"found no 0/1 species columns in .*n\.csv; name them with species_cols"):
+    with pytest.raises(InputDataError, match=r"found no 0/1 species columns in .*n\.csv; name them with --species-cols "
+                                             r"\(species_cols\) or --species-prefix \(species_prefix\)"):
         read_wide_csv(p)
     d = read_wide_csv(p, require_species=False)
     assert d.Y is None and d.covariates == ("temp", "rain")
@@ -141,7 +146,8 @@ def test_non_binary_species_value_names_column_row_and_file(tmp_path):
 
 def test_nan_covariate_names_column_row_and_file(tmp_path):
     p = _write(tmp_path / "c.csv", "site_id,temp,rain,sp_a\na,0.5,1.0,1\nb,,2.0,0\n")
-    with pytest.raises(InputDataError, match=r"covariate column 'temp' in .*c\.csv has value nan at row 2"):
+    with pytest.raises(InputDataError, match=r"covariate column 'temp' from .*c\.csv is empty at data row 2 \(site 'b'\) "
+                                             r"\(1 empty cells in all\); covariates must be numbers"):
         read_wide_csv(p)
     q = _write(tmp_path / "t.csv", "site_id,temp,sp_a\na,0.5,1\nb,warm,0\n")
     with pytest.raises(InputDataError, match=r"covariate column 'temp' in .*t\.csv has non-numeric value 'warm' at row 2"):

@@ -8,17 +8,17 @@ import sys
 
 import torch
 
-from jsdm_hot import distributed
+from jsdm_hot.training import distributed
 from jsdm_hot.data.simulate import simulate_community
 
 
-def fit_example(config_overrides: dict):
-    from jsdm_hot import HotVAE, HotVAEConfig
+def fit_example(overrides: dict):
+    from jsdm_hot import HotVAE
 
     sim = simulate_community(n_sites=260, n_species=8, seed=3)
-    cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=2, dropout=0.0,
-                       max_epochs=3, patience=10, batch_size=50, **config_overrides)
-    return HotVAE(cfg, device="cpu", random_state=7).fit(sim.data)
+    params = dict(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=2, dropout=0.0, lambda2=1.0,
+                  max_epochs=3, patience=10, batch_size=50)
+    return HotVAE(**{**params, **overrides}, device="cpu", random_state=7).fit(sim.data)
 
 
 if __name__ == "__main__":

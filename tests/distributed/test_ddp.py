@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from jsdm_hot import distributed
+from jsdm_hot.training import distributed
 
 HERE = Path(__file__).resolve().parent
 
 
 def _torchrun(args: list[str], tmp_path: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE)}
+    # the worker's folder first, then the caller's path (so the workers import the jsdm_hot under test)
+    pythonpath = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": pythonpath}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", *args]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -34,12 +36,11 @@ def test_shard_bounds_cover_rows_in_order():
 
 def test_loss_rescaling_reproduces_global_batch_loss():
     """Mean of per-rank rescaled losses == loss of the global batch (what DDP optimises)."""
-    from jsdm_hot import HotVAEConfig
-    from jsdm_hot.model import HotVAEModule
+    from jsdm_hot.model import HotVAEModule, ModelConfig
     from jsdm_hot.model.losses import ranked_sites
 
     torch.manual_seed(0)
-    cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=2, dropout=0.0).validate()
+    cfg = ModelConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=2, dropout=0.0)
     module = HotVAEModule(5, 6, cfg).eval()
     x = torch.randn(9, 5)
     y = (torch.rand(9, 6) < 0.4).float()

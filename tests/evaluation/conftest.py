@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jsdm_hot import HotVAE, HotVAEConfig
+from jsdm_hot import HotVAE
 from jsdm_hot.data.simulate import simulate_community
 from jsdm_hot.evaluation import evaluate
 
@@ -22,8 +22,8 @@ def sim_split():
 @pytest.fixture(scope="package")
 def model(sim_split):
     train, _ = sim_split
-    cfg = HotVAEConfig(max_epochs=2, d_model=32, encoder_hidden=32, latent_dim=8, batch_size=64, n_heads=2)
-    return HotVAE(cfg, device="cpu", random_state=0).fit(train)
+    return HotVAE(max_epochs=2, d_model=32, encoder_hidden=32, latent_dim=8, batch_size=64, n_heads=2, lambda2=1.0,
+                  device="cpu", random_state=0).fit(train)
 
 
 @pytest.fixture(scope="package")

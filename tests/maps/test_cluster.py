@@ -32,10 +32,10 @@ def _torch_threads(n: int):
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, small_sim, tiny_config):
+def model_dir(tmp_path_factory, small_sim, tiny_params):
     from jsdm_hot import HotVAE
 
-    model = HotVAE(tiny_config, device="cpu", random_state=0).fit(small_sim.data)
+    model = HotVAE(**tiny_params, device="cpu", random_state=0).fit(small_sim.data)
     return model.save(tmp_path_factory.mktemp("cluster") / "model")
 
 

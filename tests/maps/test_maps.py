@@ -445,7 +445,7 @@ def test_pngs_have_colorbar_units_and_titles(small_map, tmp_path):
 def test_cli_map_writes_all_formats(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import jsdm_hot
+    import jsdm_hot.registry
     from jsdm_hot.cli import app
 
     grid = tmp_path / "grid.csv"
@@ -454,13 +454,11 @@ def test_cli_map_writes_all_formats(tmp_path, monkeypatch):
     model_dir.mkdir()
     seen = {}
 
-    class FakeHotVAE:
-        @classmethod
-        def load(cls, path, device="auto"):
-            seen["path"] = Path(path)
-            return _model()
+    def fake_load_model(path, device="auto"):
+        seen["path"] = Path(path)
+        return _model()
 
-    monkeypatch.setattr(jsdm_hot, "HotVAE", FakeHotVAE, raising=False)
+    monkeypatch.setattr(jsdm_hot.registry, "load_model", fake_load_model)
     out = tmp_path / "maps"
     runner = CliRunner()
     res = runner.invoke(app, ["map", str(model_dir), str(grid), "--out", str(out), "--layers",
@@ -489,7 +487,7 @@ def test_hotvae_on_roccupy_grid_round_trip(tmp_path):
     import torch
     import xarray as xr
 
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
 
     d = _roccupy_or_skip()
     torch.manual_seed(0)
@@ -499,8 +497,8 @@ def test_hotvae_on_roccupy_grid_round_trip(tmp_path):
     env = ["bio1", "bio12", "bio4", "X41", "X42", "X21"]
     X = chk.merge(grid[["grid_row", *env]], on="grid_row", how="left")[[*env, "duration_minutes"]]
     n = 800
-    model = HotVAE(HotVAEConfig(max_epochs=1, d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32,
-                                batch_size=256, patience=1), device="cpu", random_state=0)
+    model = HotVAE(max_epochs=1, d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, lambda2=1.0,
+                   batch_size=256, patience=1, device="cpu", random_state=0)
     model.fit(X.iloc[:n], occ.iloc[:n])
     ds = predict_map(model, grid, constants={"duration_minutes": 60}, n_draws=20, richness_k=[5],
                      layers="richness,uncertainty,community,exceedance,species", chunk_size=2048)

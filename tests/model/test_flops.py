@@ -7,7 +7,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.model.flops import DECODER_TERMS, forward_flops_per_site, training_flops_per_site
 from jsdm_hot.model.hotvae import HotVAEModule
@@ -15,9 +15,9 @@ from jsdm_hot.model.hotvae import HotVAEModule
 # (config, n_features, n_species): J == K (one concatenated decoder pass), J != K
 # (two passes), several heads / layers.
 CONFIGS = [
-    (HotVAEConfig(d_model=32, n_heads=4, latent_dim=8, encoder_hidden=16, n_layers=2), 5, 7),
-    (HotVAEConfig(d_model=48, n_heads=3, latent_dim=6, encoder_hidden=24, n_layers=3, n_subspaces_x=2, n_subspaces_y=3), 4, 11),
-    (HotVAEConfig(d_model=64, n_heads=4, latent_dim=16, encoder_hidden=32, n_layers=1, n_subspaces_x=3, n_subspaces_y=3), 9, 13),
+    (ModelConfig(d_model=32, n_heads=4, latent_dim=8, encoder_hidden=16, n_layers=2), 5, 7),
+    (ModelConfig(d_model=48, n_heads=3, latent_dim=6, encoder_hidden=24, n_layers=3, n_subspaces_x=2, n_subspaces_y=3), 4, 11),
+    (ModelConfig(d_model=64, n_heads=4, latent_dim=16, encoder_hidden=32, n_layers=1, n_subspaces_x=3, n_subspaces_y=3), 9, 13),
 ]
 BATCH = 5
 
@@ -94,7 +94,7 @@ def test_cpu_fused_attention_is_not_counted_by_torch():
 
 
 def test_terms_and_formula_at_ebird_size():
-    cfg = HotVAEConfig(d_model=512, n_layers=3)
+    cfg = ModelConfig(d_model=512, n_layers=3)
     p, L, d, n = 30, 100, 512, 3
     fwd = forward_flops_per_site(cfg, p, L)
     assert set(fwd) == {"encoder_x", "encoder_y", *DECODER_TERMS, "total"}
@@ -112,4 +112,4 @@ def test_terms_and_formula_at_ebird_size():
 
 def test_bad_mode_raises():
     with pytest.raises(InputDataError, match="mode"):
-        forward_flops_per_site(HotVAEConfig(), 3, 4, mode="eval")
+        forward_flops_per_site(ModelConfig(), 3, 4, mode="eval")

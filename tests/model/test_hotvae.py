@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jsdm_hot.config import HotVAEConfig
+from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder
@@ -17,7 +17,7 @@ P, L = 6, 5
 def _cfg(**kw):
     base = dict(d_model=8, n_heads=2, latent_dim=4, encoder_hidden=12, n_layers=2, dropout=0.0)
     base.update(kw)
-    return HotVAEConfig(**base)
+    return ModelConfig(**base)
 
 
 def _module(seed=0, mask=None, bias=None, **kw):
@@ -63,7 +63,19 @@ def test_bad_graph_and_inputs_raise_input_data_error():
     with pytest.raises(InputDataError, match=r"y must have shape \(n_sites, 5\)"):
         m(torch.randn(3, P), torch.ones(3, L + 2))
     with pytest.raises(InputDataError, match="divisible"):
-        HotVAEModule(P, L, HotVAEConfig(d_model=10, n_heads=3))
+        HotVAEModule(P, L, ModelConfig(d_model=10, n_heads=3))
+
+
+def test_training_loop_contract():
+    """What jsdm_hot.training.train_module uses: ``n_species``, ``predict_proba``, ``loss`` with a ``loss`` field."""
+    m = _module().eval()
+    x, y = _data(n=6)
+    assert m.n_species == L and m.n_features == P and m.config == _cfg()
+    p = m.predict_proba(x)
+    assert p.shape == (6, L) and p.dtype == torch.float32
+    torch.testing.assert_close(p, torch.sigmoid(m.predict_logits(x)))
+    terms = m.loss(m(x, y), y)
+    assert terms.loss.dim() == 0 and torch.isfinite(terms.loss)
 
 
 # ------------------------------------------------------------------ shapes

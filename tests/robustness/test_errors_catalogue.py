@@ -75,13 +75,13 @@ def _wide(tmp_path: Path, text: str, name: str = "sites.csv") -> Path:
 @pytest.fixture(scope="module")
 def fitted_ckpt(tmp_path_factory):
     """A tiny HotVAE (2 epochs) fitted with a checkpoint folder; (model, data, checkpoint dir)."""
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
 
     sim = simulate_community(n_sites=120, n_species=5, n_covariates=3, seed=2)
     ckpt = tmp_path_factory.mktemp("ckpt")
-    cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=2, batch_size=64)
-    model = HotVAE(cfg, random_state=0, device="cpu", checkpoint_dir=ckpt).fit(sim.data)
+    model = HotVAE(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, lambda2=1.0, max_epochs=2, batch_size=64,
+                   random_state=0, device="cpu", checkpoint_dir=ckpt).fit(sim.data)
     return model, sim.data, ckpt
 
 
@@ -309,9 +309,12 @@ def e_data_02(tmp_path, request):
     from jsdm_hot.data.community import CommunityData
     from jsdm_hot.data.tables import read_wide_csv
 
-    for cell, shown in (("", "nan"), ("inf", "inf"), ("-inf", "-inf")):
+    p = _wide(tmp_path, _WIDE.replace("4.0", ""))
+    err = _raises(InputDataError, f"covariate column 'temp' from {p} is empty at data row 2 (site 's2')", read_wide_csv, p)
+    assert "covariates must be numbers — impute or drop them first" in str(err)
+    for cell in ("inf", "-inf"):
         p = _wide(tmp_path, _WIDE.replace("4.0", cell))
-        err = _raises(InputDataError, f"covariate column 'temp' in {p} has value {shown} at row 2", read_wide_csv, p)
+        err = _raises(InputDataError, f"covariate column 'temp' in {p} has value {cell} at row 2", read_wide_csv, p)
         assert "covariates must be finite numbers" in str(err)
     _raises(InputDataError, "covariates must be finite", CommunityData.from_arrays, [[1.0], [np.nan]], [[0], [1]])
 
@@ -373,8 +376,9 @@ def e_data_05(tmp_path, request):
                   model.predict_proba, fewer)
     assert "present:" in str(err)
     _raises(InputDataError, "X has 2 features but the model was trained on 3", model.predict_proba, data.X[:, :2])
-    frame = pd.DataFrame(data.X[:, :2], columns=list(data.covariates[:2]))
-    _raises(InputDataError, "X has 2 features", model.sample, frame, n_draws=2)
+    frame = pd.DataFrame(data.X[:, :2], columns=list(data.covariates[:2]))  # a named table: matched by name
+    _raises(InputDataError, f"covariates [{data.covariates[2]!r}] used in training are missing from the DataFrame",
+            model.sample, frame, n_draws=2)
 
 
 # ----------------------------------------------------------------------------- trees
@@ -545,7 +549,7 @@ def e_model_03(tmp_path, request):
     meta = json.loads((saved / CONFIG_FILE).read_text())
     meta["config"]["species"].append("Extra species")
     (saved / CONFIG_FILE).write_text(json.dumps(meta))
-    _raises(ModelFileError, "does not describe a valid HotVAE", HotVAE.load, saved, device="cpu")
+    _raises(ModelFileError, "incomplete or inconsistent HotVAE model directory", HotVAE.load, saved, device="cpu")
 
 
 def e_model_04(tmp_path, request):
@@ -558,6 +562,14 @@ def e_model_04(tmp_path, request):
     meta["format_version"] = 99
     (path / CONFIG_FILE).write_text(json.dumps(meta))
     _raises(ModelFileError, "was saved with model format 99", load_model_dir, path)
+    # the estimator layout inside the directory (HotVAE of jsdm-hot 0.1 wrote layout 1)
+    model, _, _ = request.getfixturevalue("fitted_ckpt")
+    saved = model.save(tmp_path / "hot")
+    meta = json.loads((saved / CONFIG_FILE).read_text())
+    meta["config"]["format_version"] = 1
+    (saved / CONFIG_FILE).write_text(json.dumps(meta))
+    _raises(ModelFileError, "estimator layout version 1, this jsdm-hot reads 2; the model was saved by an older "
+            "jsdm-hot — refit it", HotVAE.load, saved, device="cpu")
 
 
 def e_model_05(tmp_path, request):
@@ -582,14 +594,15 @@ def e_model_06(tmp_path, request):
     state = json.loads((copy / "checkpoint.json").read_text())
     state["epoch"] = 0 if state["epoch"] else 1
     (copy / "checkpoint.json").write_text(json.dumps(state))
-    est = HotVAE(model.config_, random_state=0, device="cpu", checkpoint_dir=copy)
+    est = HotVAE(**{**model.get_params(), "checkpoint_dir": copy})
     _raises(ModelFileError, f"checkpoint in {copy} cannot be resumed (weights and state are from different epochs)", est.fit, data, resume=True)
 
 
 def e_model_07(tmp_path, request):
     from jsdm_hot import HotVAE
 
-    _raises(NotFittedError, "this HotVAE is not fitted yet; call fit() first", HotVAE().save, tmp_path / "m")
+    _raises(NotFittedError, "this HotVAE is not fitted yet; call fit(X, Y) (or load a saved model) first", HotVAE().save,
+            tmp_path / "m")
     assert not (tmp_path / "m").exists()
 
 
@@ -718,7 +731,6 @@ def test_unfitted_predictions_raise_not_fitted(method):
 @pytest.mark.parametrize("case", ["truncated_json", "other_config", "other_species"])
 def test_foreign_or_corrupt_checkpoint_is_a_clean_error(case, tmp_path, fitted_ckpt):
     import shutil
-    from dataclasses import replace
 
     from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
@@ -726,13 +738,13 @@ def test_foreign_or_corrupt_checkpoint_is_a_clean_error(case, tmp_path, fitted_c
     model, data, ckpt = fitted_ckpt
     copy = tmp_path / "ckpt"
     shutil.copytree(ckpt, copy)
-    cfg = model.config_
+    params = {**model.get_params(), "checkpoint_dir": copy}
     if case == "truncated_json":
         text = (copy / "checkpoint.json").read_text()
         (copy / "checkpoint.json").write_text(text[: len(text) // 2])
     elif case == "other_config":
-        cfg = replace(cfg, d_model=32)
+        params["d_model"] = 32
     else:
         data = simulate_community(n_sites=120, n_species=6, n_covariates=3, seed=2).data
-    est = HotVAE(cfg, random_state=0, device="cpu", checkpoint_dir=copy)
+    est = HotVAE(**params)
     _raises(ModelFileError, str(copy), est.fit, data, resume=True)

@@ -27,7 +27,8 @@ import torch
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
-CONFIG = dict(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=6, patience=10, batch_size=64)
+CONFIG = dict(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, lambda2=1.0, max_epochs=6, patience=10,
+              batch_size=64)
 DATA = dict(n_sites=200, n_species=6, n_covariates=3, seed=3)
 SEED = 7
 
@@ -37,7 +38,7 @@ TRAIN_CHILD = textwrap.dedent(
     from pathlib import Path
     import torch
     torch.set_num_threads(1)
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
     from jsdm_hot.model import HotVAEModule
 
@@ -56,7 +57,7 @@ TRAIN_CHILD = textwrap.dedent(
 
     HotVAEModule.loss = stalling_loss
     sim = simulate_community(**data)
-    HotVAE(HotVAEConfig(**config), random_state=seed, device="cpu", checkpoint_dir=ckpt).fit(sim.data)
+    HotVAE(**config, random_state=seed, device="cpu", checkpoint_dir=ckpt).fit(sim.data)
     print("finished", flush=True)
     """
 )
@@ -85,7 +86,7 @@ def _checkpoint_epoch(ckpt: Path) -> int | None:
 
 
 def test_training_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path, one_thread, caplog):
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
 
     ckpt = tmp_path / "ckpt"
@@ -112,10 +113,9 @@ def test_training_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path, o
     assert [h["epoch"] for h in killed_history] == list(range(killed_at + 1))
 
     data = simulate_community(**DATA).data  # the same data as the child's (seeded simulation)
-    cfg = HotVAEConfig(**CONFIG)
-    with caplog.at_level(logging.INFO, logger="jsdm_hot.train"):
-        resumed = HotVAE(cfg, random_state=SEED, device="cpu", checkpoint_dir=ckpt).fit(data, resume=True)
-    full = HotVAE(cfg, random_state=SEED, device="cpu").fit(data)
+    with caplog.at_level(logging.INFO, logger="jsdm_hot.training.loop"):
+        resumed = HotVAE(**CONFIG, random_state=SEED, device="cpu", checkpoint_dir=ckpt).fit(data, resume=True)
+    full = HotVAE(**CONFIG, random_state=SEED, device="cpu").fit(data)
 
     assert [h["epoch"] for h in resumed.history_] == list(range(CONFIG["max_epochs"]))
     assert resumed.history_ == full.history_  # every epoch's losses and validation scores, bit for bit

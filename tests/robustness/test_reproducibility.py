@@ -21,13 +21,13 @@ CHILD = textwrap.dedent(
     import numpy as np
     import torch
     torch.set_num_threads(1)
-    from jsdm_hot import HotVAE, HotVAEConfig
+    from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
 
     seed = int(sys.argv[1])
     sim = simulate_community(n_sites=160, n_species=6, n_covariates=3, seed=4)
-    cfg = HotVAEConfig(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=4, batch_size=64)
-    model = HotVAE(cfg, random_state=seed, device="cpu").fit(sim.data)
+    model = HotVAE(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, lambda2=1.0, max_epochs=4, batch_size=64,
+                   random_state=seed, device="cpu").fit(sim.data)
     digest = lambda a: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
     prob = model.predict_proba(sim.data)
     draws = model.sample(sim.data, n_draws=20, seed=5)

@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from jsdm_hot import InputDataError
-from jsdm_hot.thresholds import THRESHOLD_GRID, apply_thresholds, f1_per_label, select_thresholds
+from jsdm_hot.training.thresholds import THRESHOLD_GRID, apply_thresholds, f1_per_label, select_thresholds
 
 
 def test_f1_per_label_matches_sklearn():
