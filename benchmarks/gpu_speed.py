@@ -74,8 +74,8 @@ from train_speed import make_problem  # noqa: E402  (sibling benchmark script)
 from jsdm_hot.estimators.base import DEFAULT_CHUNK  # noqa: E402
 from jsdm_hot.estimators.inputs import chunk_seed  # noqa: E402
 from jsdm_hot.estimators.posterior import latent_draws  # noqa: E402
-from jsdm_hot.model.flops import forward_flops_per_site, training_flops_per_site  # noqa: E402
 from jsdm_hot.model.config import ModelConfig  # noqa: E402
+from jsdm_hot.model.flops import forward_flops_per_site, training_flops_per_site  # noqa: E402
 from jsdm_hot.model.hotvae import HotVAEModule  # noqa: E402
 from jsdm_hot.model.reference import NaiveDecoder  # noqa: E402
 from jsdm_hot.training import ArrayBatches, TrainConfig, resolve_device, train_epoch  # noqa: E402
@@ -389,7 +389,7 @@ def main(argv=None) -> str:
     x, y = xt.numpy(), yt.numpy()
     train_f = training_flops_per_site(cfg, args.n_features, args.n_species)["total"]
     pred_f = forward_flops_per_site(cfg, args.n_features, args.n_species, mode="predict")["total"]
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cuda = f", CUDA {torch.version.cuda}" if device.type == "cuda" else ""
     title = "# GPU speed of HotVAEModule (`benchmarks/gpu_speed.py`)"
     lines = [title, ""]

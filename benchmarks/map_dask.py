@@ -67,6 +67,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
+
     from jsdm_hot import HotVAE
     from jsdm_hot.data.simulate import simulate_community
     from jsdm_hot.maps import predict_map

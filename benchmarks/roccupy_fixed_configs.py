@@ -10,10 +10,13 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/roccupy_fixed_configs.py
 """
 import json
+
 import torch
+
 torch.set_num_threads(1)
-from jsdm_hot.data.fixtures import load_roccupy
-from jsdm_hot.evaluation.benchmark import run_benchmark, aggregate, to_markdown
+from jsdm_hot.data.fixtures import load_roccupy  # noqa: E402 (after the thread setting)
+from jsdm_hot.evaluation.benchmark import aggregate, run_benchmark, to_markdown  # noqa: E402
+
 data = load_roccupy()
 models = {
     "hotvae": {"d_model": 64, "max_epochs": 40, "patience": 10, "batch_size": 64, "lambda2": 0.0},

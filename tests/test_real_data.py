@@ -6,7 +6,6 @@ foundation issue's note. Torch runs single-threaded here so the results do not d
 on the machine's core count.
 """
 
-import numpy as np
 import pytest
 import torch
 

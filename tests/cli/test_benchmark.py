@@ -15,8 +15,8 @@ from jsdm_hot.data.simulate import simulate_community
 from jsdm_hot.data.splits import train_val_test_split
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.evaluation.benchmark import METRICS, aggregate, run_one, to_markdown
-from jsdm_hot.registry import MODEL_NAMES, make_model
 from jsdm_hot.metrics.mlc import mlc_report
+from jsdm_hot.registry import MODEL_NAMES, make_model
 
 runner = CliRunner()
 

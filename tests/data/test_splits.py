@@ -66,8 +66,8 @@ def test_spatial_block_kfold_keeps_blocks_apart():
     sizes = [t.size for t in seen_test]
     assert max(sizes) - min(sizes) < 0.25 * data.n_sites / 4  # balanced by sites
     # sklearn compatibility: usable as cv= on the coordinate array
-    from sklearn.model_selection import cross_val_score
     from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import cross_val_score
 
     scores = cross_val_score(LinearRegression(), data.coords, data.X[:, 0],
                              cv=SpatialBlockKFold(100, 3, random_state=1).split(data.coords))

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from jsdm_hot.data.streaming import ParquetCommunity
+from jsdm_hot.errors import InputDataError
 from jsdm_hot.training.batches import ParquetBatches
 from jsdm_hot.training.distributed import DistContext
-from jsdm_hot.errors import InputDataError
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

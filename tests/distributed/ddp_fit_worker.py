@@ -8,8 +8,8 @@ import sys
 
 import torch
 
-from jsdm_hot.training import distributed
 from jsdm_hot.data.simulate import simulate_community
+from jsdm_hot.training import distributed
 
 
 def fit_example(overrides: dict):

@@ -96,7 +96,7 @@ def test_two_process_gloo_training_equals_single_process(tmp_path):
     # of lr (7.5e-4). Weights are compared at that scale, predictions tightly.
     s_single = single.module_.state_dict()
     for k, v in ddp.module_.state_dict().items():
-        torch.testing.assert_close(v, s_single[k], rtol=0, atol=3e-4, msg=lambda m: f"{k}: {m}")
+        torch.testing.assert_close(v, s_single[k], rtol=0, atol=3e-4, msg=lambda m, k=k: f"{k}: {m}")
     x = single.x_mean_[None, :] + single.x_scale_[None, :] * np.random.default_rng(0).normal(size=(40, single.n_features_in_))
     np.testing.assert_allclose(ddp.predict_proba(x), single.predict_proba(x), atol=2e-4)
     np.testing.assert_allclose(ddp.thresholds_, single.thresholds_, atol=1e-6)

@@ -21,8 +21,8 @@ def _run(args):
 @pytest.fixture(scope="module")
 def roccupy_run(tmp_path_factory):
     from jsdm_hot.baselines import BinaryRelevanceLogistic
-    from jsdm_hot.data.splits import train_test_split
     from jsdm_hot.data.fixtures import load_roccupy
+    from jsdm_hot.data.splits import train_test_split
 
     folder = require_shared_data("ebird_roccupy")
     root = tmp_path_factory.mktemp("explain_cli")

@@ -7,8 +7,8 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.errors import InputDataError
+from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.flops import DECODER_TERMS, forward_flops_per_site, training_flops_per_site
 from jsdm_hot.model.hotvae import HotVAEModule
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
+from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder
 from jsdm_hot.model.hotvae import HotVAEModule
 
@@ -251,7 +251,7 @@ def test_tiny_overfit_reaches_high_training_auc(one_thread):
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
     m.train()
     first = None
-    for step in range(200):
+    for _step in range(200):
         lo = m.loss(m(x, y), y)
         opt.zero_grad()
         lo.loss.backward()

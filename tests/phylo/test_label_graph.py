@@ -7,6 +7,7 @@ import pytest
 
 from jsdm_hot import InputDataError, LabelGraph
 
+
 def test_complete_graph_connects_everything():
     g = LabelGraph.complete(["a", "b", "c"])
     assert g.mask.all() and g.density == 1.0 and g.kind == "complete"

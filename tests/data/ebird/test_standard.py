@@ -9,7 +9,6 @@ import pytest
 from jsdm_hot.data.ebird import EFFORT_COVARIATES, effort_covariates, effort_values, standard_effort
 from jsdm_hot.errors import InputDataError
 
-
 ALL_EFFORT = ["duration_h", "log_duration", "distance_km", "n_observers", "protocol_traveling", "protocol_area",
               "protocol_other", "time_sin", "time_cos", "time_h", "doy_sin", "doy_cos", "year"]
 
