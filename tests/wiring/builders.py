@@ -1,0 +1,74 @@
+"""The one place the wiring tests construct models.
+
+The estimator's constructor is being reworked (``HotVAEConfig`` → flat sklearn-style
+keywords); every wiring test builds its models here, so a change of signature is a
+change of this file only.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from jsdm_hot import HotVAE
+
+#: Tiny architecture and short training: seconds per fit on one CPU thread.
+TINY = dict(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=2,
+            max_epochs=4, patience=4, batch_size=64)
+
+
+def tiny_hotvae(**params) -> HotVAE:
+    """A small unfitted :class:`jsdm_hot.HotVAE`.
+
+    Parameters
+    ----------
+    **params
+        Hyper-parameters (``d_model``, ``max_epochs``, ``lr``, ``dropout``, ...) and
+        estimator arguments (``graph``, ``random_state``, ...); they override :data:`TINY`.
+    """
+    kw = {**TINY, **params}
+    if "config" not in inspect.signature(HotVAE).parameters:  # flat keyword parameters
+        return HotVAE(**kw)
+    from jsdm_hot import HotVAEConfig
+
+    hyper = {k: kw.pop(k) for k in list(kw) if k in HotVAEConfig.__dataclass_fields__}
+    return HotVAE(HotVAEConfig(**hyper), **kw)
+
+
+def tiny_module(n_features: int, n_species: int, *, mask=None, bias=None, seed: int = 0, **arch):
+    """A :class:`jsdm_hot.model.HotVAEModule` in eval mode, dropout 0, weights fixed by ``seed``.
+
+    The label graph (``mask``, ``bias``) does not touch the random stream, so two
+    modules with the same ``seed`` share every parameter whatever their graphs.
+
+    Parameters
+    ----------
+    mask : bool array of shape (n_species, n_species), optional
+    bias : float array of shape (n_species, n_species), optional
+    **arch
+        Architecture overrides (``n_layers``, ``d_model``, ...).
+    """
+    from jsdm_hot.config import HotVAEConfig
+    from jsdm_hot.model import HotVAEModule
+
+    keys = ("d_model", "n_heads", "latent_dim", "encoder_hidden", "n_layers")
+    cfg = HotVAEConfig(**{**{k: TINY[k] for k in keys}, "dropout": 0.0, **arch})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = HotVAEModule(n_features, n_species, cfg, mask=mask, bias=bias)
+    return module.eval()
+
+
+#: Small settings of the baselines the wiring tests fit.
+TINY_BASELINES = {
+    "logistic": dict(max_iter=200),
+    "mpvae": dict(latent_dim=8, hidden=16, n_train_samples=10, max_epochs=6, patience=6, batch_size=64),
+}
+
+
+def tiny_baseline(name: str, **params):
+    """A small unfitted baseline from :data:`jsdm_hot.baselines.BASELINES` (``params`` override :data:`TINY_BASELINES`)."""
+    from jsdm_hot.baselines import BASELINES
+
+    return BASELINES[name](**{**TINY_BASELINES.get(name, {}), **params})
