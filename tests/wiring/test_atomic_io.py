@@ -122,6 +122,22 @@ def _fault_sweep(write, prepare, check, how: str) -> list[str]:
     raise AssertionError("the writer never completed")
 
 
+def _boom(*args, **kwargs):
+    raise OSError(errno.EIO, "injected failure")
+
+
+def _with_file_size_limit(limit: int, write) -> str:
+    """Run ``write()`` in a forked child whose files may not grow past ``limit`` bytes (EFBIG, like a full disk)."""
+    import resource
+
+    def run():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+        write()
+
+    return _in_child(run)
+
+
 def _litter(folder: Path, keep: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name != keep)
 
@@ -137,11 +153,7 @@ def _old_file(folder: Path) -> Path:
 @pytest.mark.parametrize("call", ["replace", "fsync"])
 def test_failing_system_call_keeps_old_file_and_no_temp(tmp_path, monkeypatch, call):
     target = _old_file(tmp_path)
-
-    def boom(*args, **kwargs):
-        raise OSError(errno.EIO, f"injected {call} failure")
-
-    monkeypatch.setattr(os, call, boom)
+    monkeypatch.setattr(os, call, _boom)
     with pytest.raises(OSError, match="injected"):
         atomic_write_bytes(target, NEW)
     monkeypatch.undo()
@@ -150,17 +162,9 @@ def test_failing_system_call_keeps_old_file_and_no_temp(tmp_path, monkeypatch, c
 
 
 def test_write_failing_partway_keeps_old_file(tmp_path):
-    """The kernel stops the write at 4 KiB (EFBIG): the target must not be the one being written."""
-    import resource
-
+    """The kernel stops the write at 4 KiB: the target must not be the file being written."""
     target = _old_file(tmp_path)
-
-    def write():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
-        atomic_write_bytes(target, NEW)
-
-    assert _in_child(write) == "raised"
+    assert _with_file_size_limit(4096, lambda: atomic_write_bytes(target, NEW)) == "raised"
     assert target.read_bytes() == OLD, f"the old file was overwritten in place ({target.stat().st_size} bytes now)"
     assert _litter(tmp_path, "a.bin") == []
 
@@ -214,11 +218,7 @@ def _save_new(target: Path) -> None:
 
 def test_failing_first_replace_keeps_old_model(tmp_path, monkeypatch):
     target = _old_model(tmp_path)
-
-    def boom(*args, **kwargs):
-        raise OSError(errno.EIO, "injected replace failure")
-
-    monkeypatch.setattr(os, "replace", boom)
+    monkeypatch.setattr(os, "replace", _boom)
     with pytest.raises(OSError, match="injected"):
         _save_new(target)
     monkeypatch.undo()
@@ -228,16 +228,8 @@ def test_failing_first_replace_keeps_old_model(tmp_path, monkeypatch):
 
 def test_model_write_failing_partway_keeps_old_model(tmp_path):
     """The weights (~400 KB) outgrow a 64 KiB file-size limit part-way through."""
-    import resource
-
     target = _old_model(tmp_path)
-
-    def write():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
-        _save_new(target)
-
-    assert _in_child(write) == "raised"
+    assert _with_file_size_limit(65536, lambda: _save_new(target)) == "raised"
     assert _which(target) == "old"
     assert _litter(tmp_path, "model") == []
 

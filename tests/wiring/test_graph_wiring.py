@@ -51,14 +51,24 @@ def _assert_only_species_changed(changed, ref, species: int) -> None:
         torch.testing.assert_close(changed[path][:, others], ref[path][:, others], msg=f"{path}: other species changed")
 
 
-def test_blocking_an_edge_changes_the_receiving_species_only(xy):
-    """One layer: species 0 no longer attends to species 1, so only species 0's logits move."""
+def _edge_0_1(part: str) -> dict:
+    """A label graph differing from the plain one on the edge 0 → 1 only: that edge blocked, or biased."""
+    if part == "mask":
+        mask = np.ones((L, L), dtype=bool)
+        mask[0, 1] = False
+        return {"mask": mask}
+    bias = np.zeros((L, L), dtype=np.float32)
+    bias[0, 1] = 3.0
+    return {"bias": bias}
+
+
+@pytest.mark.parametrize("part", ["mask", "bias"])
+def test_graph_edge_changes_the_receiving_species_only(xy, part):
+    """One layer: species 0 attends to species 1 differently (or not at all), so only species 0's logits move."""
     x, y = xy
-    mask = np.ones((L, L), dtype=bool)
-    mask[0, 1] = False
-    full, blocked = tiny_module(P, L, n_layers=1), tiny_module(P, L, mask=mask, n_layers=1)
-    _same_parameters(full, blocked)
-    _assert_only_species_changed(_outputs(blocked, x, y), _outputs(full, x, y), species=0)
+    plain, changed = tiny_module(P, L, n_layers=1), tiny_module(P, L, n_layers=1, **_edge_0_1(part))
+    _same_parameters(plain, changed)
+    _assert_only_species_changed(_outputs(changed, x, y), _outputs(plain, x, y), species=0)
 
 
 def test_blocking_an_edge_changes_a_deeper_decoder(xy):
@@ -71,23 +81,10 @@ def test_blocking_an_edge_changes_a_deeper_decoder(xy):
         assert diff > 1e-4, f"{path} ignores the label graph (max change {diff:.1e})"
 
 
-def test_bias_changes_the_receiving_species_only(xy):
-    x, y = xy
-    bias = np.zeros((L, L), dtype=np.float32)
-    bias[0, 1] = 3.0
-    plain, biased = tiny_module(P, L, n_layers=1), tiny_module(P, L, bias=bias, n_layers=1)
-    _same_parameters(plain, biased)
-    _assert_only_species_changed(_outputs(biased, x, y), _outputs(plain, x, y), species=0)
-
-
 def test_bias_on_a_blocked_edge_does_nothing(xy):
     x, y = xy
-    mask = np.ones((L, L), dtype=bool)
-    mask[0, 1] = False
-    bias = np.zeros((L, L), dtype=np.float32)
-    bias[0, 1] = 3.0
-    a = _outputs(tiny_module(P, L, mask=mask), x, y)
-    b = _outputs(tiny_module(P, L, mask=mask, bias=bias), x, y)
+    a = _outputs(tiny_module(P, L, **_edge_0_1("mask")), x, y)
+    b = _outputs(tiny_module(P, L, **_edge_0_1("mask"), **_edge_0_1("bias")), x, y)
     for path in a:
         torch.testing.assert_close(b[path], a[path], msg=path)
 
