@@ -15,6 +15,7 @@ from sklearn.metrics import f1_score
 from jsdm_hot.thresholds import select_thresholds
 
 from .builders import tiny_baseline, tiny_hotvae
+from .faults import HAS_FORK, fault_sweep
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +92,38 @@ def test_thresholds_are_chosen_on_the_validation_predictions(name, mode, split, 
     assert not np.all(expected == 0.5), "validation would pick 0.5 anyway: the comparison proves nothing"
     np.testing.assert_allclose(model.thresholds_, expected, err_msg=f"{name}: thresholds_ are not the validation choice")
     np.testing.assert_array_equal(model.predict(val), (model.predict_proba(val) >= expected).astype(np.uint8))
+
+
+# ------------------------------------------------------------------ checkpoints
+@pytest.mark.skipif(not HAS_FORK, reason="forked children (POSIX only)")
+def test_training_killed_while_writing_a_checkpoint_resumes_or_refuses(small_sim, tmp_path):
+    """A SIGKILL at each filesystem step of the second epoch's checkpoint, then ``fit(resume=True)``.
+
+    Resuming must reproduce the uninterrupted fit, or refuse with a ModelFileError;
+    never continue from a mixed or damaged checkpoint.
+    """
+    from jsdm_hot import ModelFileError
+
+    data = small_sim.data.subset(np.arange(120))
+    params = dict(max_epochs=2, batch_size=32, random_state=4)
+    full = tiny_hotvae(**params).fit(data)
+    outcomes: dict[str, list[str]] = {"resumed": [], "refused": []}
+
+    def check(ckpt, outcome, event):
+        try:
+            resumed = tiny_hotvae(checkpoint_dir=ckpt, **params).fit(data, resume=True)
+        except ModelFileError as exc:
+            assert str(ckpt) in str(exc)
+            outcomes["refused"].append(event)
+            return
+        assert resumed.history_ == full.history_, f"killed at {event}: the resumed run differs"
+        np.testing.assert_array_equal(resumed.predict_proba(data), full.predict_proba(data))
+        outcomes["resumed"].append(event)
+
+    events = fault_sweep(lambda ckpt: tiny_hotvae(checkpoint_dir=ckpt, **params).fit(data),
+                         lambda k: tmp_path / f"k{k}", check, "kill",
+                         armed=lambda ckpt: (ckpt / "checkpoint.json").exists())  # the first epoch's is written
+    assert outcomes["resumed"], events
+    if outcomes["refused"]:
+        pytest.xfail(f"known gap: a kill at {outcomes['refused']} (of {events}) of the checkpoint write leaves "
+                     "weights and state of different epochs, and resume refuses instead of continuing")
