@@ -1,4 +1,4 @@
-"""The one place the wiring tests construct models.
+"""The one place the wiring tests (and tests/test_real_data.py) construct models.
 
 The estimator's constructor is being reworked (``HotVAEConfig`` → flat sklearn-style
 keywords); every wiring test builds its models here, so a change of signature is a
@@ -14,26 +14,31 @@ import torch
 from jsdm_hot import HotVAE
 
 #: Tiny architecture and short training: seconds per fit on one CPU thread.
-TINY = dict(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, n_layers=2,
-            max_epochs=4, patience=4, batch_size=64)
+TINY = {"d_model": 16, "n_heads": 2, "latent_dim": 8, "encoder_hidden": 32, "n_layers": 2,
+        "max_epochs": 4, "patience": 4, "batch_size": 64}
 
 
-def tiny_hotvae(**params) -> HotVAE:
-    """A small unfitted :class:`jsdm_hot.HotVAE`.
+def make_hotvae(**params) -> HotVAE:
+    """An unfitted :class:`jsdm_hot.HotVAE`: the one constructor call of the tests that use this module.
 
     Parameters
     ----------
     **params
         Hyper-parameters (``d_model``, ``max_epochs``, ``lr``, ``dropout``, ...) and
-        estimator arguments (``graph``, ``random_state``, ...); they override :data:`TINY`.
+        estimator arguments (``graph``, ``random_state``, ...), all as keywords.
     """
-    kw = {**TINY, **params}
     if "config" not in inspect.signature(HotVAE).parameters:  # flat keyword parameters
-        return HotVAE(**kw)
+        return HotVAE(**params)
     from jsdm_hot import HotVAEConfig
 
+    kw = dict(params)
     hyper = {k: kw.pop(k) for k in list(kw) if k in HotVAEConfig.__dataclass_fields__}
     return HotVAE(HotVAEConfig(**hyper), **kw)
+
+
+def tiny_hotvae(**params) -> HotVAE:
+    """:func:`make_hotvae` with :data:`TINY` defaults (``params`` override them)."""
+    return make_hotvae(**{**TINY, **params})
 
 
 def tiny_module(n_features: int, n_species: int, *, mask=None, bias=None, seed: int = 0, **arch):
@@ -62,8 +67,8 @@ def tiny_module(n_features: int, n_species: int, *, mask=None, bias=None, seed: 
 
 #: Small settings of the baselines the wiring tests fit.
 TINY_BASELINES = {
-    "logistic": dict(max_iter=200),
-    "mpvae": dict(latent_dim=8, hidden=16, n_train_samples=10, max_epochs=6, patience=6, batch_size=64),
+    "logistic": {"max_iter": 200},
+    "mpvae": {"latent_dim": 8, "hidden": 16, "n_train_samples": 10, "max_epochs": 6, "patience": 6, "batch_size": 64},
 }
 
 

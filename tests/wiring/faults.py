@@ -14,8 +14,9 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 #: Audit events that change the filesystem (``os.replace`` raises ``os.rename``).
 MUTATIONS = {"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.truncate", "os.link", "os.symlink",
@@ -54,7 +55,7 @@ def in_child(action: Callable[[], object]) -> str:
             code = 0
         except OSError:
             code = 3
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - any other error: report it and exit, never return into pytest
             traceback.print_exc()
         finally:
             os._exit(code)
@@ -94,27 +95,7 @@ def fault_sweep(write: Callable[[Path], object], prepare: Callable[[int], Path],
     for k in range(1, 500):
         target = prepare(k)
         r, w = os.pipe()
-
-        def run():
-            os.close(r)
-            seen = 0
-
-            def hook(event, args):
-                nonlocal seen
-                if seen < 0 or not mutates(event, args) or (armed is not None and not armed(target)):
-                    return
-                seen += 1
-                if seen == k:
-                    os.write(w, event.encode())
-                    if how == "kill":
-                        os.kill(os.getpid(), signal.SIGKILL)
-                    seen = -1
-                    raise OSError(errno.EIO, f"injected failure at {event} {args}")
-
-            sys.addaudithook(hook)
-            write(target)
-
-        outcome = in_child(run)
+        outcome = in_child(partial(_interrupted, write, target, k, how, armed, r, w))
         os.close(w)
         with os.fdopen(r, "rb") as fh:
             event = fh.read().decode()
@@ -126,6 +107,27 @@ def fault_sweep(write: Callable[[Path], object], prepare: Callable[[int], Path],
         events.append(event)
         check(target, outcome, event)
     raise AssertionError("the write never completed")
+
+
+def _interrupted(write, target: Path, k: int, how: str, armed, r: int, w: int) -> None:
+    """In the child: install the hook that interrupts the ``k``-th mutation (its event name goes to pipe ``w``), then write."""
+    os.close(r)
+    seen = 0
+
+    def hook(event, args):
+        nonlocal seen
+        if seen < 0 or not mutates(event, args) or (armed is not None and not armed(target)):
+            return
+        seen += 1
+        if seen == k:
+            os.write(w, event.encode())
+            if how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            seen = -1
+            raise OSError(errno.EIO, f"injected failure at {event} {args}")
+
+    sys.addaudithook(hook)
+    write(target)
 
 
 def litter(folder: Path, keep: str) -> list[str]:

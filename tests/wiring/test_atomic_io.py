@@ -20,7 +20,12 @@ import numpy as np
 import pytest
 
 from jsdm_hot.errors import ModelFileError
-from jsdm_hot.io import atomic_write_bytes, atomic_write_text, load_model_dir, save_model_dir
+from jsdm_hot.io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    load_model_dir,
+    save_model_dir,
+)
 
 from .builders import tiny_hotvae
 from .faults import HAS_FORK, REMOVALS, fault_sweep, in_child, litter

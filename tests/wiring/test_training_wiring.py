@@ -105,7 +105,7 @@ def test_training_killed_while_writing_a_checkpoint_resumes_or_refuses(small_sim
     from jsdm_hot import ModelFileError
 
     data = small_sim.data.subset(np.arange(120))
-    params = dict(max_epochs=2, batch_size=32, random_state=4)
+    params = {"max_epochs": 2, "batch_size": 32, "random_state": 4}
     full = tiny_hotvae(**params).fit(data)
     outcomes: dict[str, list[str]] = {"resumed": [], "refused": []}
 
