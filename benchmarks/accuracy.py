@@ -130,6 +130,12 @@ def search_space(model: str, dataset: str, quick: bool = False, epochs: int | No
         return cfgs[: (2 if quick else b["lamp_configs"])]
     if model == "c2ae":
         return [{**it, "hidden": 64}, {**it, "hidden": 128, "alpha": 10.0}]
+    if model == "rf":  # the leaf size is tuned inside the estimator, on the validation sites
+        return [{"n_estimators": 50 if quick else 300}] * (2 if quick else 1)
+    if model == "gbm":  # rounds by early stopping on the validation sites
+        return [{"num_leaves": 7}, {"num_leaves": 31}]
+    if model == "maxent":
+        return [{"feature_types": "lh" if quick else "lhp", "beta_multiplier": bm} for bm in (1.0, 2.0)]
     raise ValueError(model)
 
 

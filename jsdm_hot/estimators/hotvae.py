@@ -394,7 +394,8 @@ class HotVAE(JsdmEstimator):
         self.best_epoch_ = result.best_epoch
         self.stopped_early_ = result.stopped_early
         self.device_ = device
-        if not result.stopped_early and result.history and result.best_epoch >= len(result.history) - 2:
+        n_run = len(result.history)
+        if not result.stopped_early and n_run >= 10 and result.best_epoch == n_run - 1:
             logger.warning("HotVAE was still improving at its epoch cap (max_epochs=%d, best epoch %d): "
                            "more epochs may help", train_cfg.max_epochs, result.best_epoch)
         logger.info("HotVAE fitted: %d species, graph %s, best epoch %d, validation maF1 %.4f",
