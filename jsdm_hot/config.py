@@ -81,6 +81,15 @@ class HotVAEConfig:
         Max gradient norm (0 disables; ours: 5, guards against rare spikes).
     threshold_mode : str
         ``"per_label"`` or ``"global"`` threshold chosen on validation data.
+    residual_factors : int
+        K, the rank of the residual association ``Σ = Λ Λᵀ`` on the logit scale
+        (:mod:`jsdm_hot.model.residual`; not in the paper). 0 gives the paper's
+        model exactly (same parameters, loss and outputs).
+    residual_mc : int
+        M, draws of the residual factors per site in the Monte-Carlo likelihood.
+    lambda_residual : float
+        Weight of the residual likelihood term (per site and species, on the BCE
+        scale) added to Eq 17.
     """
 
     d_model: int = 200
@@ -103,6 +112,9 @@ class HotVAEConfig:
     min_delta: float = 1e-4
     grad_clip: float = 5.0
     threshold_mode: str = "per_label"
+    residual_factors: int = 2
+    residual_mc: int = 64
+    lambda_residual: float = 1.0
 
     def validate(self) -> "HotVAEConfig":
         """Check ranges; raise :class:`InputDataError` naming the parameter."""
@@ -119,6 +131,12 @@ class HotVAEConfig:
         for name in ("lambda0", "lambda1", "lambda2", "beta", "weight_decay", "grad_clip", "min_delta"):
             if getattr(self, name) < 0:
                 raise InputDataError(f"hyper-parameter {name} must be >= 0, got {getattr(self, name)}")
+        if not isinstance(self.residual_factors, int) or self.residual_factors < 0:
+            raise InputDataError(f"hyper-parameter residual_factors must be an integer >= 0, got {self.residual_factors!r}")
+        if not isinstance(self.residual_mc, int) or self.residual_mc < 1:
+            raise InputDataError(f"hyper-parameter residual_mc must be a positive integer, got {self.residual_mc!r}")
+        if self.lambda_residual < 0:
+            raise InputDataError(f"hyper-parameter lambda_residual must be >= 0, got {self.lambda_residual}")
         if self.lr <= 0:
             raise InputDataError(f"lr must be > 0, got {self.lr}")
         if self.patience < 0:

@@ -217,7 +217,7 @@ def _autocast(device: torch.device, bf16: bool | None = None):
 
 
 #: Loss terms summed per epoch by :func:`train_epoch` (in this order).
-TERM_NAMES = ("loss", "bce", "intermediate_bce", "ranking", "kl")
+TERM_NAMES = ("loss", "bce", "intermediate_bce", "ranking", "kl", "residual")
 
 
 def train_epoch(net: torch.nn.Module, module: torch.nn.Module, optimizer: torch.optim.Optimizer, source, epoch: int,
