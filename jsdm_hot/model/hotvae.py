@@ -192,18 +192,23 @@ class HotVAEModule(nn.Module):
         noise = None if self.residual is None else self._residual_noise(B, logits_x.device, shard)
         return HotVAEOutput(logits_x, logits_y, inter_x, inter_y, mu_x, logvar_x, mu_y, logvar_y, noise)
 
-    def _residual_noise(self, n: int, device: torch.device, shard: tuple[int, int, int] | None,
-                        generator: torch.Generator | None = None) -> torch.Tensor:
+    def _residual_noise(self, n: int, device: torch.device, shard: tuple[int, int, int] | None) -> torch.Tensor:
         """``e ~ N(0, I_K)`` of shape (residual_mc, n, K) for the Monte-Carlo likelihood.
 
-        With ``shard`` the noise is drawn for the global batch and sliced, as in
-        :func:`~jsdm_hot.model.encoders.reparameterize`.
+        Training mode: fresh draws per site from torch's default generator; with
+        ``shard`` drawn for the global batch and sliced, as in
+        :func:`~jsdm_hot.model.encoders.reparameterize`. Eval mode: one fixed set of
+        ``residual_mc`` draws (seed 0) shared by every site, so the loss is
+        deterministic (like ``z = mu``) and does not depend on how sites are batched.
         """
         M, K = self.config.residual_mc, self.residual.n_factors
+        if not self.training:
+            g = torch.Generator(device=device).manual_seed(0)
+            return torch.randn((M, 1, K), generator=g, device=device).expand(M, n, K)
         if shard is None:
-            return torch.randn((M, n, K), generator=generator, device=device)
+            return torch.randn((M, n, K), device=device)
         start, stop, total = shard
-        return torch.randn((M, total, K), generator=generator, device=device)[:, start:stop]
+        return torch.randn((M, total, K), device=device)[:, start:stop]
 
     def loss(self, out: HotVAEOutput, y: torch.Tensor, *, global_counts: tuple[int, int, int] | None = None) -> LossOutput:
         """HOT-VAE objective (Eq 17), computed in float32.

@@ -261,6 +261,12 @@ def test_residual_gradients_and_shard_noise():
     torch.manual_seed(11)
     part = m._residual_noise(3, x.device, (2, 5, 8))
     torch.testing.assert_close(part, full[:, 2:5])
+    # eval mode: one fixed set of draws shared by all sites, whatever the batching
+    m.eval()
+    whole = m._residual_noise(8, x.device, None)
+    torch.testing.assert_close(m._residual_noise(3, x.device, (2, 5, 8)), whole[:, :3])
+    torch.testing.assert_close(whole[:, 0], whole[:, 7])
+    m.train()
     # global_counts rescale the residual term like the other batch means
     m.eval()
     out = m(x, y)
