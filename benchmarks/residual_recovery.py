@@ -51,6 +51,8 @@ from jsdm_hot.model.residual import mc_log_likelihood
 from jsdm_hot.posterior import conditional_proba, iter_draws, sample_residual_draws
 
 N_DRAWS = 200
+#: Design sweep points (residual_factors, lambda_residual).
+DESIGN = [(0, 1.0), (1, 1.0), (2, 1.0), (4, 1.0), (2, 0.3), (2, 3.0), (2, 10.0), (4, 3.0)]
 N_TRUTH = 4000
 
 
@@ -92,7 +94,8 @@ def evaluate(model: HotVAE, sim, train: np.ndarray, test: np.ndarray, seed: int,
     module = model.module_
     L = len(sim.species)
     iu = np.triu_indices(L, 1)
-    out: dict[str, float] = {"best_epoch": model.best_epoch_}
+    out: dict[str, float] = {"best_epoch": model.best_epoch_,
+                             "val_maf1": max(h["val_maf1"] for h in model.history_)}
     cov = module.residual_covariance().detach().cpu().numpy()
     cor = module.residual_correlation().detach().cpu().numpy()
     true = sim.truth.residual_corr[iu]
@@ -156,6 +159,26 @@ def run_one(args, seed: int, residual_sd: float = 1.0, latent: bool = True, **cf
     return res
 
 
+def _experiments(args) -> list[str]:
+    """Apply the experiment switches (patches of library internals, for design measurements only)."""
+    notes = []
+    if args.no_marginal_scale:
+        import jsdm_hot.model.residual as residual
+
+        residual.logit_scale = lambda lam: torch.ones(lam.shape[0], device=lam.device)
+        notes += ["**Experiment: no c_l scale** (logit = d + Λe; `--no-marginal-scale`).", ""]
+    if args.select_last_epoch:
+        import jsdm_hot.train as train
+
+        def update(self, score, epoch):
+            self.best_score, self.best_epoch = float(score), int(epoch)
+            return True, False, ""
+
+        train.EarlyStopping.update = update
+        notes += ["**Experiment: last epoch kept** instead of the best validation-maF1 one (`--select-last-epoch`).", ""]
+    return notes
+
+
 def timing(threads: int, n_sites: int = 50, n_draws: int = 100) -> list[dict]:
     """Site-draws/s of the latent (paper) and residual draw modes, real decoder, random weights."""
     from jsdm_hot.model import HotVAEModule
@@ -211,11 +234,19 @@ def main() -> None:
     ap.add_argument("--d-model", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--design", action="store_true", help="sweep residual_factors and lambda_residual")
+    ap.add_argument("--configs", nargs="+", default=DESIGN, type=lambda s: (int(s.split(":")[0]), float(s.split(":")[1])),
+                    help="design sweep points residual_factors:lambda_residual (default: %(default)s)")
     ap.add_argument("--timing", action="store_true", help="only time the draw modes")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
+    ap.add_argument("--no-marginal-scale", action="store_true",
+                    help="experiment: logit = d + Λe without the c_l scale (patches jsdm_hot.model.residual.logit_scale)")
+    ap.add_argument("--select-last-epoch", action="store_true",
+                    help="experiment: keep the last epoch's weights instead of the best validation-maF1 epoch "
+                         "(patches jsdm_hot.train.EarlyStopping.update)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    notes = _experiments(args)
     if args.quick:
         args.sites, args.test_sites, args.species, args.epochs, args.seeds = 200, 100, 8, 2, args.seeds[:1]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -224,15 +255,15 @@ def main() -> None:
             f"torch {torch.__version__} with {args.threads} thread(s); no GPU.", "",
             f"Simulator: {args.sites} training + {args.test_sites} held-out sites × {args.species} species, "
             f"no higher-order interactions; HotVAE d_model {args.d_model}, latent 8, encoder 64, batch 64, "
-            f"{args.epochs} epochs (no early stop; best validation-maF1 epoch kept); seeds {args.seeds}.", ""]
+            f"{args.epochs} epochs (no early stop; best validation-maF1 epoch kept); seeds {args.seeds}.", "", *notes]
     body: list[str] = []
     metric_cols = ["pearson_corr", "pearson_cov", "diag_mean", "var_ratio_res", "var_ratio_lat", "var_ratio_true",
                    "cover90_res", "cover90_lat", "cover90_true", "joint_ll", "auc_marg", "auc_cond", "auc_marg_true",
-                   "auc_cond_true", "marg_gap", "marg_gap_lat", "best_epoch", "fit_s"]
+                   "auc_cond_true", "marg_gap", "marg_gap_lat", "val_maf1", "best_epoch", "fit_s"]
     if args.design:
         rows = []
         for seed in args.seeds:
-            for K, lam in ((0, 1.0), (1, 1.0), (2, 1.0), (4, 1.0), (2, 0.3), (2, 3.0)):
+            for K, lam in args.configs:
                 r = run_one(args, seed, latent=False, residual_factors=K, lambda_residual=lam)
                 print(r, flush=True)
                 rows.append(r)

@@ -112,9 +112,9 @@ class HotVAEConfig:
     min_delta: float = 1e-4
     grad_clip: float = 5.0
     threshold_mode: str = "per_label"
-    residual_factors: int = 2
+    residual_factors: int = 4
     residual_mc: int = 64
-    lambda_residual: float = 1.0
+    lambda_residual: float = 3.0
 
     def validate(self) -> "HotVAEConfig":
         """Check ranges; raise :class:`InputDataError` naming the parameter."""

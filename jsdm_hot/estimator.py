@@ -383,6 +383,8 @@ class HotVAE(BaseEstimator):
         arrays, cfg = load_model_dir(path, expected_class=cls.__name__)
         try:
             params = dict(cfg["params"])
+            # saved before the residual association existed: the paper's model (no residual factors)
+            params["config"] = {"residual_factors": 0, **params["config"]}
             params["device"] = device
             est = cls(**params)
             est.config_ = HotVAEConfig.from_dict(params["config"]).validate()

@@ -83,6 +83,22 @@ def test_save_load_roundtrip_is_exact(fitted, split, tmp_path):
         fitted.save(tmp_path / "m")
 
 
+def test_models_saved_before_residual_factors_load_as_the_paper_model(split, tiny_config, tmp_path):
+    import json
+    from dataclasses import replace
+
+    train, test = split
+    paper = HotVAE(replace(tiny_config, residual_factors=0, max_epochs=1), random_state=0).fit(train)
+    path = paper.save(tmp_path / "old")
+    meta = json.loads((path / "config.json").read_text())
+    for key in ("residual_factors", "residual_mc", "lambda_residual"):  # what an older jsdm-hot wrote
+        del meta["config"]["params"]["config"][key]
+    (path / "config.json").write_text(json.dumps(meta))
+    back = HotVAE.load(path, device="cpu")
+    assert back.config_.residual_factors == 0 and back.module_.residual is None
+    np.testing.assert_array_equal(back.predict_proba(test), paper.predict_proba(test))
+
+
 def test_load_refuses_tampered_and_foreign_dirs(fitted, tmp_path):
     path = fitted.save(tmp_path / "m")
     (path / "model.pt").write_bytes(b"\x80\x04pickle")
