@@ -183,3 +183,17 @@ def test_covariance_correlation_and_module():
     torch.testing.assert_close(m.loadings, m.gain * m.weight)
     assert 0.1 < m.loadings.std().item() < 0.6  # starts away from the Λ = 0 stationary point
     torch.testing.assert_close(m.covariance(), R.residual_covariance(m.loadings))
+
+
+def test_config_validates_residual_fields():
+    from jsdm_hot.config import HotVAEConfig
+    from jsdm_hot.errors import InputDataError
+
+    assert HotVAEConfig(residual_factors=0).validate().residual_factors == 0
+    for kw, name in (({"residual_factors": -1}, "residual_factors"), ({"residual_factors": 1.5}, "residual_factors"),
+                     ({"residual_mc": 0}, "residual_mc"), ({"lambda_residual": -0.1}, "lambda_residual")):
+        with pytest.raises(InputDataError, match=name):
+            HotVAEConfig(**kw).validate()
+    # the fields survive the JSON round trip of saved models
+    cfg = HotVAEConfig(residual_factors=3, residual_mc=16, lambda_residual=0.5)
+    assert HotVAEConfig.from_dict(cfg.to_dict()) == cfg
