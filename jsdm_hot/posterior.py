@@ -295,6 +295,10 @@ def sample_conditional_draws(
 ) -> np.ndarray:
     """Joint draws given a partial checklist; observed species keep their values.
 
+    Sampling-importance-resampling of the residual (see
+    :func:`jsdm_hot.model.residual.conditional_draws`); parameters as
+    :func:`conditional_proba`, plus ``n_draws``.
+
     Returns
     -------
     ndarray of shape (n_draws, n_sites, n_species), uint8

@@ -23,8 +23,13 @@ logit by ``c_l`` keeps ``σ(d)`` the *marginal* occurrence probability. The deco
 still trained by the paper's BCE (Eq 14, independent species given ``z``), which
 fits ``σ(d)`` to the marginal frequencies; without ``c_l`` that term and the
 likelihood below would pull ``d`` to different scales. Measured on the simulator
-(``benchmarks/results/residual_recovery.md``). With ``Λ = 0``, ``c = 1`` and every
-function here reduces to the independent model.
+(``benchmarks/results/residual_recovery.md``, defaults, 3 seeds), against the plain
+``d + λ_l·e`` of the issue: the mean gap between the draws' marginals and
+``σ(d)`` (what ``predict_proba`` reports) is 0.006 instead of 0.023, the recovery of
+the true residual correlation 0.72 instead of 0.68 (Pearson), the richness variance
+1.84 instead of 2.11 × that of independent draws (truth 1.64), at the same held-out
+joint log-likelihood (−9.44). With ``Λ = 0``, ``c = 1`` and every function here
+reduces to the independent model.
 
 Fitting (as sjSDM fits its probit covariance): the Monte-Carlo likelihood of a
 site's whole species vector,
