@@ -38,8 +38,17 @@ in log-sum-exp form from ``log σ`` (stable for any logit). Its negative, divide
 ``L``, equals the mean BCE when ``Λ = 0``; it is a lower bound of the log-likelihood
 in expectation (Jensen), tight as ``M`` grows.
 
-Everything here is pure torch on tensors, float32 inside; random numbers come from
-an explicit ``torch.Generator``.
+Not included: a phylogenetic prior on ``Σ`` (issue 17.2). Measured with the true
+fixed effects (``benchmarks/results/residual_oracle.md``): pulling ``Λ Λᵀ`` toward
+the tree's Brownian correlation helped when the residuals were phylogenetic (Pearson
+0.72 → 0.87) and hurt when they were not (0.87 → 0.62–0.69); a prior with a learnt
+phylogenetic weight got both right at its MAP weight but collapsed ``Λ`` to 0 at
+three times that weight. Neither was robust enough to ship.
+
+Everything here is pure torch on tensors, float32 inside. The sampling functions
+take an explicit ``torch.Generator``; the training noise of
+:class:`~jsdm_hot.model.hotvae.HotVAEModule`, like its latent noise, comes from
+torch's default generator, which the estimator seeds inside ``fork_rng``.
 """
 
 from __future__ import annotations
