@@ -54,6 +54,16 @@ _MODEL_FIELDS = ModelConfig.field_names()
 _TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_delta", "grad_clip")
 
 
+def _given_matrix(given, species) -> np.ndarray:
+    """A partial checklist as an array in ``species`` order (a DataFrame is matched by name; absent species NaN)."""
+    if hasattr(given, "columns"):
+        unknown = [c for c in map(str, given.columns) if c not in species]
+        if unknown:
+            raise InputDataError(f"given names species the model does not have: {unknown[:5]}")
+        return given.reindex(columns=list(species)).to_numpy(dtype=np.float64)
+    return np.asarray(given, dtype=np.float64)
+
+
 def _init_readout_bias(module, prevalence: np.ndarray) -> None:
     """Start each species' readout bias (Eq 9) at the logit of its training prevalence.
 
@@ -84,6 +94,11 @@ class HotVAE(JsdmEstimator):
         Eq 17 weights of the final BCE, the intermediate BCE and the KL term.
     lambda2 : float or "auto", default="auto"
         Weight of the ranking loss (see the module docstring for ``"auto"``).
+    residual_factors, residual_mc, lambda_residual : int, int, float, default=4, 64, 3.0
+        The residual association (ours, beyond the paper; see
+        :class:`jsdm_hot.model.ModelConfig` and :mod:`jsdm_hot.model.residual`):
+        rank K of ``Σ = Λ Λᵀ`` on the logit scale, Monte-Carlo draws of its
+        likelihood, and its weight in the loss. ``residual_factors=0`` is the paper's model.
     lr, weight_decay, batch_size, max_epochs, patience, min_delta, grad_clip
         Optimisation, see :class:`jsdm_hot.training.TrainConfig`.
     graph : {"auto", "complete", "prior", "phylo", "phylo+prior", "phylo&prior"}, default="auto"
@@ -112,6 +127,15 @@ class HotVAE(JsdmEstimator):
     checkpoint_dir : str or Path, optional
         Write a training checkpoint after every epoch; ``fit(resume=True)``
         continues from it.
+    draws : {"auto", "residual", "latent"}, default="auto"
+        How :meth:`sample` / :meth:`iter_samples` draw joint occurrences:
+        ``"residual"`` — one decoder pass per site, then cheap draws of the residual
+        association (the default when ``residual_factors > 0``); ``"latent"`` — the
+        paper's draws, one ``z ~ q(z|x)`` and one decoder pass per draw (the default
+        of the paper's model, ``residual_factors=0``).
+    n_latent : int, default=1
+        Residual draws: decoder passes per site (1: z at its posterior mean; more:
+        that many ``z`` draws, cycled over the draws, adding latent uncertainty).
 
     Attributes
     ----------
@@ -124,6 +148,10 @@ class HotVAE(JsdmEstimator):
     best_epoch_ : int
     stopped_early_ : str
     device_ : torch.device
+    residual_correlation_, residual_covariance_ : DataFrame of shape (n_species, n_species)
+        The fitted residual association (species names on both axes); identity / zeros
+        for the paper's model.
+    residual_loadings_ : DataFrame of shape (n_species, residual_factors)
     species_, feature_names_in_, n_features_in_, x_mean_, x_scale_, x_min_, x_max_,
     thresholds_, history_, fit_seconds_
         See :class:`~jsdm_hot.estimators.base.JsdmEstimator`.
@@ -155,6 +183,9 @@ class HotVAE(JsdmEstimator):
         lambda1: float = 0.1,
         lambda2: float | str = "auto",
         beta: float = 1e-4,
+        residual_factors: int = 4,
+        residual_mc: int = 64,
+        lambda_residual: float = 3.0,
         lr: float = 7.5e-4,
         weight_decay: float = 0.0,
         batch_size: int = 128,
@@ -173,6 +204,8 @@ class HotVAE(JsdmEstimator):
         random_state: int | None = 0,
         progress: bool = False,
         checkpoint_dir: str | Path | None = None,
+        draws: str = "auto",
+        n_latent: int = 1,
     ):
         self.d_model = d_model
         self.n_layers = n_layers
@@ -186,6 +219,9 @@ class HotVAE(JsdmEstimator):
         self.lambda1 = lambda1
         self.lambda2 = lambda2
         self.beta = beta
+        self.residual_factors = residual_factors
+        self.residual_mc = residual_mc
+        self.lambda_residual = lambda_residual
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -204,6 +240,8 @@ class HotVAE(JsdmEstimator):
         self.random_state = random_state
         self.progress = progress
         self.checkpoint_dir = checkpoint_dir
+        self.draws = draws
+        self.n_latent = n_latent
 
     # ------------------------------------------------------------------ settings
     def _validate_params(self) -> None:
@@ -215,6 +253,10 @@ class HotVAE(JsdmEstimator):
             raise InputDataError(f"d_model must be a positive integer or 'auto', got {self.d_model!r}")
         if self.lambda2 != "auto" and not isinstance(self.lambda2, (int, float)):
             raise InputDataError(f"lambda2 must be a number >= 0 or 'auto', got {self.lambda2!r}")
+        if self.draws not in ("auto", "residual", "latent"):
+            raise InputDataError(f"draws must be 'auto', 'residual' or 'latent', got {self.draws!r}")
+        if isinstance(self.n_latent, bool) or not isinstance(self.n_latent, int) or self.n_latent < 1:
+            raise InputDataError(f"n_latent must be a positive integer, got {self.n_latent!r}")
         self._train_config()  # validates the optimisation settings
 
     def graph_kind(self) -> str:
@@ -408,11 +450,92 @@ class HotVAE(JsdmEstimator):
 
         return predict_proba_module(self.module_, np.asarray(X, dtype=np.float32), self.device_)
 
-    def _sample_chunk(self, X: np.ndarray, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Joint draws: one latent z per draw and site, all species from it (:func:`~.posterior.latent_draws`)."""
-        from jsdm_hot.estimators.posterior import latent_draws
+    def draw_mode(self) -> str:
+        """``draws`` with ``"auto"`` resolved: residual draws when the model has residual factors."""
+        if self.draws != "auto":
+            return self.draws
+        return "residual" if self.model_config_.residual_factors > 0 else "latent"
 
+    def _default_chunk(self) -> int:
+        return 1024 if self.draw_mode() == "residual" else super()._default_chunk()
+
+    def _sample_chunk(self, X: np.ndarray, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Joint draws of one chunk of sites (:mod:`jsdm_hot.estimators.posterior`), by :meth:`draw_mode`."""
+        from jsdm_hot.estimators.posterior import latent_draws, residual_draws
+
+        if self.draw_mode() == "residual":
+            return residual_draws(self.module_, X, n_draws, seed=seed, device=self.device_, n_latent=self.n_latent)
         return latent_draws(self.module_, X, n_draws, seed=seed, device=self.device_)
+
+    def predict_proba(self, X, *, as_frame: bool = False, given=None, n_mc: int = 2000, seed: int = 0):
+        """Occurrence probabilities, optionally given a partial checklist.
+
+        Parameters
+        ----------
+        X : CommunityData, DataFrame or array-like of shape (n_sites, n_features)
+        as_frame : bool, default=False
+            A DataFrame indexed by site id, one column per species.
+        given : DataFrame or array-like of shape (n_sites, n_species), optional
+            What was recorded at each site: 1 present, 0 absent, NaN unknown (a
+            DataFrame is matched by species name; species it lacks are unknown).
+            The unknown species are then predicted from the residual association
+            conditioned on the recorded ones (importance sampling, ``n_mc`` draws per
+            site); recorded entries are returned as given. Needs ``residual_factors > 0``.
+        n_mc : int, default=2000
+        seed : int, default=0
+
+        Returns
+        -------
+        ndarray of shape (n_sites, n_species), float32, or DataFrame
+        """
+        if given is None:
+            return super().predict_proba(X, as_frame=as_frame)
+        from jsdm_hot.estimators.base import DEFAULT_CHUNK
+        from jsdm_hot.estimators.inputs import chunk_seed
+        from jsdm_hot.estimators.posterior import check_given, conditional
+
+        if self.model_config_.residual_factors == 0:
+            raise InputDataError("conditional prediction (given=) needs the residual association: fit with "
+                                 "residual_factors > 0 (the paper's model has no residual to condition)")
+        Xs = self._features_for_predict(X)
+        g = check_given(_given_matrix(given, self.species_), Xs.shape[0], self.species_)
+        parts = [conditional(self.module_, Xs[a:a + DEFAULT_CHUNK], g[a:a + DEFAULT_CHUNK], n_mc=int(n_mc),
+                             seed=chunk_seed(seed, i), device=self.device_)[0]
+                 for i, a in enumerate(range(0, Xs.shape[0], DEFAULT_CHUNK))]
+        prob = np.concatenate(parts) if parts else np.zeros((0, len(self.species_)), np.float32)
+        if not as_frame:
+            return prob
+        import pandas as pd
+
+        from jsdm_hot.estimators.base import _site_ids
+
+        return pd.DataFrame(prob, index=pd.Index(_site_ids(X, prob.shape[0]), name="site_id"), columns=list(self.species_))
+
+    # ------------------------------------------------------------------ residual association
+    def _species_frame(self, values: np.ndarray, columns=None):
+        import pandas as pd
+
+        return pd.DataFrame(values, index=pd.Index(self.species_, name="species"),
+                            columns=list(self.species_) if columns is None else columns)
+
+    @property
+    def residual_correlation_(self):
+        """Residual correlation ``cov2cor(Λ Λᵀ)`` between species (logit scale), DataFrame (n_species, n_species)."""
+        self._check_fitted()
+        return self._species_frame(self.module_.residual_correlation().detach().cpu().double().numpy())
+
+    @property
+    def residual_covariance_(self):
+        """Residual covariance ``Σ = Λ Λᵀ`` (logit scale), DataFrame (n_species, n_species)."""
+        self._check_fitted()
+        return self._species_frame(self.module_.residual_covariance().detach().cpu().double().numpy())
+
+    @property
+    def residual_loadings_(self):
+        """Residual loadings ``Λ``, DataFrame (n_species, residual_factors)."""
+        self._check_fitted()
+        lam = self.module_.residual_loadings().detach().cpu().double().numpy()
+        return self._species_frame(lam, columns=[f"factor_{k + 1}" for k in range(lam.shape[1])])
 
     # ------------------------------------------------------------------ persistence
     def _state_tensors(self) -> dict[str, Any]:
