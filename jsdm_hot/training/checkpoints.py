@@ -27,6 +27,18 @@ CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
 CHECKPOINT_STATE = "checkpoint.json"
 
 
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of every tensor's name, shape, dtype and bytes (a checkpoint's integrity check)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f"{k}|{tuple(t.shape)}|{t.dtype}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def has_checkpoint(ckpt_dir: Path) -> bool:
     """Whether ``ckpt_dir`` holds a checkpoint to resume from."""
     return (Path(ckpt_dir) / CHECKPOINT_WEIGHTS).exists()
@@ -51,7 +63,8 @@ def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, e
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     tensors["meta.epoch"] = torch.tensor([epoch], dtype=torch.int64)
     text = json.dumps(state, default=float)
-    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors, metadata={"state": text}))
+    meta = {"state": text, "sha256": _digest(tensors)}
+    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors, metadata=meta))
     atomic_write_text(ckpt_dir / CHECKPOINT_STATE, text)  # for people; resume reads the metadata
 
 
@@ -70,8 +83,11 @@ def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
 
     try:
         with safe_open(str(ckpt_dir / CHECKPOINT_WEIGHTS), framework="pt") as fh:
-            state = json.loads((fh.metadata() or {})["state"])
+            meta = fh.metadata() or {}
+            state = json.loads(meta["state"])
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+        if _digest(tensors) != meta.get("sha256"):
+            raise ValueError("its tensors do not match the checksum stored with them (a damaged file)")
         if int(tensors["meta.epoch"][0]) != state["epoch"]:
             raise ValueError("weights and state are from different epochs")
         module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
