@@ -26,11 +26,11 @@ from torch import nn
 
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
+from jsdm_hot.model import residual as res
 from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.decoder import HotDecoder
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder, reparameterize
 from jsdm_hot.model.outputs import DecoderOutput, HotVAEOutput, LossOutput
-from jsdm_hot.model import residual as res
 
 __all__ = ["HotVAEModule"]
 
