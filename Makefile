@@ -23,7 +23,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/jsdm-hot simulate $(DEMO)/example --seed 0
-	$(VENV)/bin/jsdm-hot fit $(DEMO)/example/community.csv --tree $(DEMO)/example/tree.nwk --graph phylo+prior \
+	$(VENV)/bin/jsdm-hot fit $(DEMO)/example/community.csv --tree $(DEMO)/example/tree.nwk \
 		--out $(DEMO)/model --overwrite --epochs 60 --patience 15 --d-model 64 --draws 100 \
 		--report $(DEMO)/report --no-progress
 	$(VENV)/bin/jsdm-hot map $(DEMO)/model $(DEMO)/example/grid.csv --out $(DEMO)/maps \
