@@ -62,7 +62,9 @@ def fit(
                                 "`torchrun --nproc-per-node N -m jsdm_hot.cli fit ...` yourself (docs/scaling.md)."),
     seed: int = typer.Option(0, "--seed"),
     draws: int = typer.Option(100, "--draws", help="Joint posterior draws for the test report."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write the test-set evaluation report (tables, plots) here."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the test-set evaluation report (tables, plots) here; "
+                                          "with a residual association also residual_correlation.csv/.png (ordered by "
+                                          "the tree of --tree, else by clustering) and residual_pairs.csv."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model directory."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Checkpoint directory (written every epoch)."),
     resume: bool = typer.Option(False, "--resume", help="Resume training from --checkpoint."),
@@ -165,6 +167,10 @@ def _report(model, data, *, draws: int, seed: int, report: Optional[Path], title
                        {f"{g} {m} ({b} is better)": float(v) for g, m, v, b in
                         table.loc[table["group"] != "mlc", ["group", "metric", "value", "better"]].itertuples(index=False)})
         write_report(table, report, model=model, data=data, n_draws=draws, seed=seed)
+        if model.has_residual_association:
+            from jsdm_hot.explain.associations import write_residual_associations
+
+            write_residual_associations(model, report)
         _console().print(f"wrote evaluation report to [bold]{report}[/bold]")
 
 
@@ -187,6 +193,11 @@ def predict(
     data: Path = typer.Argument(..., help="Sites to predict at (CSV/TSV/parquet with the training covariates)."),
     out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV of per-species probabilities."),
     binary: bool = typer.Option(False, "--binary", help="Write 0/1 predictions (validation thresholds) instead of probabilities."),
+    given: Optional[Path] = typer.Option(None, "--given", help="Partial checklist table (site id column + species "
+                                         "columns of 1 = recorded present, 0 = recorded absent, empty = unknown; "
+                                         "species or sites it lacks are unknown): write the probabilities given it. "
+                                         "Needs a model with a residual association (HotVAE, residual_factors > 0)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws of --given."),
     standard_effort: bool = c.StandardEffort,
     effort: Optional[List[str]] = c.Effort,
     device: str = typer.Option("auto", "--device"),
@@ -196,17 +207,28 @@ def predict(
     covariates: Optional[List[str]] = c.Covariates,
     join_on: Optional[str] = c.JoinOn,
 ) -> None:
-    """Predict occurrence probabilities of every species at the sites of DATA."""
+    """Predict occurrence probabilities of every species at the sites of DATA (given a partial checklist with --given)."""
     import pandas as pd
 
     from jsdm_hot.io import atomic_write_text
     from jsdm_hot.registry import load_model
 
+    if given is not None and binary:
+        raise InputDataError("--given writes probabilities; leave out --binary")
     model = load_model(model_dir, device=device)
     constants = c.effort_constants(model.feature_names_in_, effort, standard_effort) or {}
     data_c = _prediction_data(model, data, site_col=site_col, lon_col=lon_col, lat_col=lat_col,
                               covariates=covariates, join_on=join_on, with_species=False, fixed=constants)
-    values = model.predict(data_c) if binary else model.predict_proba(data_c)
+    if given is not None:
+        from jsdm_hot.data.checklists import read_partial_checklist
+
+        if not model.has_residual_association:
+            raise InputDataError(f"--given needs a model with a residual association between species (HotVAE fitted "
+                                 f"with residual_factors > 0); {model_dir} holds a {type(model).__name__} without one")
+        checklist = read_partial_checklist(given, data_c.site_ids, model.species_, site_col=site_col)
+        values = model.predict_proba(data_c, given=checklist, seed=seed)
+    else:
+        values = model.predict(data_c) if binary else model.predict_proba(data_c)
     df = pd.DataFrame(values, columns=list(model.species_))
     df.insert(0, "site_id", data_c.site_ids)
     atomic_write_text(out, df.to_csv(index=False))
@@ -218,7 +240,10 @@ def evaluate(
     model_dir: Path = typer.Argument(..., help="Model directory written by `jsdm-hot fit` (any model class)."),
     data: Path = typer.Argument(..., help="Sites with observed occurrences (the model's species columns)."),
     draws: int = typer.Option(100, "--draws", help="Joint posterior draws for richness and community metrics."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write tables (CSV, Markdown, JSON) and plots here."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write tables (CSV, Markdown, JSON) and plots "
+                                          "here; for a model with a residual association also residual_correlation.csv/"
+                                          ".png (ordered by the tree it was fitted with, else by clustering) and "
+                                          "residual_pairs.csv."),
     held_out: bool = typer.Option(False, "--held-out", help="Score only the test sites `jsdm-hot fit` held out (recorded in the model)."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device"),

@@ -494,7 +494,8 @@ class HotVAE(JsdmEstimator):
         from jsdm_hot.estimators.inputs import chunk_seed
         from jsdm_hot.estimators.posterior import check_given, conditional
 
-        if self.model_config_.residual_factors == 0:
+        self._check_fitted()
+        if not self.has_residual_association:
             raise InputDataError("conditional prediction (given=) needs the residual association: fit with "
                                  "residual_factors > 0 (the paper's model has no residual to condition)")
         Xs = self._features_for_predict(X)
@@ -512,6 +513,11 @@ class HotVAE(JsdmEstimator):
         return pd.DataFrame(prob, index=pd.Index(_site_ids(X, prob.shape[0]), name="site_id"), columns=list(self.species_))
 
     # ------------------------------------------------------------------ residual association
+    @property
+    def has_residual_association(self) -> bool:
+        """True once fitted with ``residual_factors > 0`` (see :attr:`JsdmEstimator.has_residual_association`)."""
+        return hasattr(self, "model_config_") and self.model_config_.residual_factors > 0
+
     def _species_frame(self, values: np.ndarray, columns=None):
         import pandas as pd
 
