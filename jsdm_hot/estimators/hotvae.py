@@ -36,6 +36,7 @@ from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.estimators.inputs import FitData
 from jsdm_hot.graph import LabelGraph
 from jsdm_hot.model.config import ModelConfig
+from jsdm_hot.model.ensemble import HotVAEEnsemble
 from jsdm_hot.training.config import TrainConfig
 from jsdm_hot.training.device import resolve_device
 
@@ -51,7 +52,8 @@ SPARSE_RICHNESS = 3.0
 CPU_D_MODEL = 64
 
 _MODEL_FIELDS = ModelConfig.field_names()
-_TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_delta", "grad_clip")
+_TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_delta", "grad_clip",
+                 "optimizer", "lr_schedule", "warmup_epochs", "selection", "ema_decay")
 
 
 def _init_readout_bias(module, prevalence: np.ndarray) -> None:
@@ -68,6 +70,30 @@ def _init_readout_bias(module, prevalence: np.ndarray) -> None:
     prev = np.clip(prevalence, 1e-3, 1 - 1e-3)
     with torch.no_grad():
         module.decoder.readout_bias.copy_(torch.as_tensor(np.log(prev / (1 - prev)), dtype=torch.float32))
+
+
+def _init_embedding(module, source, x_train: np.ndarray | None, max_rows: int = 100_000) -> None:
+    """Put the training quantiles into a piecewise-linear feature embedding's bin edges.
+
+    ``x_train`` (n_train, n_features) standardised, or a batch ``source`` (streaming)
+    whose first batches (up to ``max_rows`` sites) stand in for the training sites.
+    """
+    from jsdm_hot.model.embeddings import PiecewiseLinearEncoding, quantile_edges
+
+    emb = getattr(module.encoder_x, "embedding", None)
+    if not isinstance(emb, PiecewiseLinearEncoding):
+        return
+    if x_train is None:  # the same single-process pass on every rank, so all ranks get the same edges
+        from jsdm_hot.training.distributed import DistContext
+
+        rows, n = [], 0
+        for b in source.batches(0, 0, 4096, DistContext(), torch.device("cpu")):
+            rows.append(b.x.cpu().numpy())
+            n += rows[-1].shape[0]
+            if n >= max_rows:
+                break
+        x_train = np.concatenate(rows, axis=0)
+    emb.set_edges(quantile_edges(x_train, emb.n_bins))
 
 
 class HotVAE(JsdmEstimator):
@@ -155,6 +181,8 @@ class HotVAE(JsdmEstimator):
         lambda1: float = 0.1,
         lambda2: float | str = "auto",
         beta: float = 1e-4,
+        feature_embedding: str = "none",
+        embedding_size: int = 16,
         lr: float = 7.5e-4,
         weight_decay: float = 0.0,
         batch_size: int = 128,
@@ -162,6 +190,12 @@ class HotVAE(JsdmEstimator):
         patience: int = 20,
         min_delta: float = 1e-4,
         grad_clip: float = 5.0,
+        optimizer: str = "adam",
+        lr_schedule: str = "constant",
+        warmup_epochs: int = 0,
+        selection: str = "maf1",
+        ema_decay: float = 0.0,
+        n_members: int = 1,
         graph: str = "auto",
         tree: Any = None,
         synonyms: Any = None,
@@ -186,6 +220,8 @@ class HotVAE(JsdmEstimator):
         self.lambda1 = lambda1
         self.lambda2 = lambda2
         self.beta = beta
+        self.feature_embedding = feature_embedding
+        self.embedding_size = embedding_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -193,6 +229,12 @@ class HotVAE(JsdmEstimator):
         self.patience = patience
         self.min_delta = min_delta
         self.grad_clip = grad_clip
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.selection = selection
+        self.ema_decay = ema_decay
+        self.n_members = n_members
         self.graph = graph
         self.tree = tree
         self.synonyms = synonyms
@@ -215,6 +257,8 @@ class HotVAE(JsdmEstimator):
             raise InputDataError(f"d_model must be a positive integer or 'auto', got {self.d_model!r}")
         if self.lambda2 != "auto" and not isinstance(self.lambda2, (int, float)):
             raise InputDataError(f"lambda2 must be a number >= 0 or 'auto', got {self.lambda2!r}")
+        if isinstance(self.n_members, bool) or not isinstance(self.n_members, (int, np.integer)) or self.n_members < 1:
+            raise InputDataError(f"n_members must be a positive integer, got {self.n_members!r}")
         self._train_config()  # validates the optimisation settings
 
     def graph_kind(self) -> str:
@@ -371,34 +415,49 @@ class HotVAE(JsdmEstimator):
         train_cfg = self._train_config()
         seed = self._seed()
         L = len(self.species_)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            module = HotVAEModule(
-                self.n_features_in_, L, model_cfg,
-                mask=torch.as_tensor(label_graph.mask),
-                bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
-            )
-            _init_readout_bias(module, prevalence)
-            module = module.to(device)
-            result = train_module(
-                module, train, y_train, x_val.astype(np.float32), y_val, train_cfg,
-                device=device, seed=seed, progress=self.progress,
-                checkpoint_dir=self.checkpoint_dir, resume=getattr(self, "_resume", False),
-            )
-        module.eval()
-        self.module_ = module
+        n_members = int(self.n_members)
+        members, results = [], []
+        for k in range(n_members):
+            member_seed = seed if k == 0 else int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+            ckpt = self.checkpoint_dir
+            if ckpt is not None and k > 0:
+                ckpt = Path(ckpt) / f"member{k}"
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(member_seed)
+                module = HotVAEModule(
+                    self.n_features_in_, L, model_cfg,
+                    mask=torch.as_tensor(label_graph.mask),
+                    bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
+                )
+                _init_readout_bias(module, prevalence)
+                _init_embedding(module, train if y_train is None else None, train if y_train is not None else None)
+                module = module.to(device)
+                result = train_module(
+                    module, train, y_train, x_val.astype(np.float32), y_val, train_cfg,
+                    device=device, seed=member_seed, progress=self.progress,
+                    checkpoint_dir=ckpt, resume=getattr(self, "_resume", False),
+                )
+            module.eval()
+            members.append(module)
+            results.append(result)
+            if n_members > 1:
+                logger.info("HotVAE member %d of %d: best epoch %d, validation maF1 %.4f", k + 1, n_members,
+                            result.best_epoch, result.best_val_maf1)
+        result = results[0]
+        self.module_ = members[0] if n_members == 1 else HotVAEEnsemble(members).eval()
         self.model_config_ = model_cfg
         self.train_config_ = train_cfg
         self.label_graph_ = label_graph
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
+        self.members_best_epoch_ = [int(r.best_epoch) for r in results]
         self.stopped_early_ = result.stopped_early
         self.device_ = device
         if not result.stopped_early and result.history and result.best_epoch >= len(result.history) - 2:
             logger.warning("HotVAE was still improving at its epoch cap (max_epochs=%d, best epoch %d): "
                            "more epochs may help", train_cfg.max_epochs, result.best_epoch)
-        logger.info("HotVAE fitted: %d species, graph %s, best epoch %d, validation maF1 %.4f",
-                    L, label_graph.kind, result.best_epoch, result.best_val_maf1)
+        logger.info("HotVAE fitted: %d species, graph %s, %d member(s), best epoch %d, validation maF1 %.4f",
+                    L, label_graph.kind, n_members, result.best_epoch, result.best_val_maf1)
 
     # ------------------------------------------------------------------ predict
     def _proba(self, X: np.ndarray) -> np.ndarray:
@@ -424,6 +483,7 @@ class HotVAE(JsdmEstimator):
             "label_graph": self.label_graph_.to_dict(),
             "best_epoch": int(self.best_epoch_),
             "stopped_early": self.stopped_early_,
+            "members_best_epoch": list(getattr(self, "members_best_epoch_", [int(self.best_epoch_)])),
         }
 
     def _restore_state(self, tensors: dict[str, np.ndarray], config: dict[str, Any], device: str) -> None:
@@ -432,19 +492,29 @@ class HotVAE(JsdmEstimator):
         self.model_config_ = ModelConfig(**config["model_config"])
         self.train_config_ = TrainConfig(**config["train_config"])
         g = config["label_graph"]
-        bias = tensors.get("module.attn_bias") if g.get("has_bias") else None
+        bias_key = "module.attn_bias" if int(self.n_members) == 1 else "module.members.0.attn_bias"
+        bias = tensors.get(bias_key) if g.get("has_bias") else None
         graph = LabelGraph.from_dict(g, bias=bias)
         if tuple(graph.species) != self.species_:
             raise ModelFileError("the saved label graph's species differ from the model's species")
-        module = HotVAEModule(self.n_features_in_, len(self.species_), self.model_config_,
-                              mask=torch.as_tensor(graph.mask),
-                              bias=None if graph.bias is None else torch.as_tensor(graph.bias))
-        state = {k[len("module."):]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("module.")}
-        if "attn_mask" in state:
-            state["attn_mask"] = state["attn_mask"].bool()
-        module.load_state_dict(state, strict=True)
+        n_members = int(self.n_members)
+        members = []
+        for k in range(n_members):
+            prefix = "module." if n_members == 1 else f"module.members.{k}."
+            module = HotVAEModule(self.n_features_in_, len(self.species_), self.model_config_,
+                                  mask=torch.as_tensor(graph.mask),
+                                  bias=None if graph.bias is None else torch.as_tensor(graph.bias))
+            state = {key[len(prefix):]: torch.as_tensor(v) for key, v in tensors.items() if key.startswith(prefix)}
+            if "attn_mask" in state:
+                state["attn_mask"] = state["attn_mask"].bool()
+            module.load_state_dict(state, strict=True)
+            members.append(module)
+        if n_members > 1 and any(k.startswith(f"module.members.{n_members}.") for k in tensors):
+            raise ModelFileError(f"the model file holds more than n_members={n_members} networks")
         self.device_ = resolve_device(device)
+        module = members[0] if n_members == 1 else HotVAEEnsemble(members)
         self.module_ = module.to(self.device_).eval()
         self.label_graph_ = graph
         self.best_epoch_ = int(config["best_epoch"])
+        self.members_best_epoch_ = [int(e) for e in config.get("members_best_epoch", [self.best_epoch_])]
         self.stopped_early_ = str(config["stopped_early"])

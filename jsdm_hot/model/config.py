@@ -65,6 +65,12 @@ class ModelConfig:
     dropout : float
     lambda0, lambda1, lambda2, beta : float
         Loss weights of Eq 17: final BCE, intermediate BCE, ranking loss, KL.
+    feature_embedding : {"none", "ple", "periodic"}
+        How ψ sees each covariate (:mod:`jsdm_hot.model.embeddings`; not in the
+        paper): ``"none"`` the raw standardised value (the paper), ``"ple"``
+        piecewise-linear quantile bins, ``"periodic"`` trainable sin/cos features.
+    embedding_size : int
+        Bins (``"ple"``) or frequencies (``"periodic"``) per covariate.
     """
 
     d_model: int = 200
@@ -79,9 +85,14 @@ class ModelConfig:
     lambda1: float = 0.1
     lambda2: float = 1.0
     beta: float = 1e-4
+    feature_embedding: str = "none"
+    embedding_size: int = 16
 
     def __post_init__(self) -> None:
-        for name in ("d_model", "n_layers", "n_heads", "latent_dim", "n_subspaces_x", "n_subspaces_y", "encoder_hidden"):
+        if self.feature_embedding not in ("none", "ple", "periodic"):
+            raise InputDataError(f"feature_embedding must be 'none', 'ple' or 'periodic', got {self.feature_embedding!r}")
+        for name in ("d_model", "n_layers", "n_heads", "latent_dim", "n_subspaces_x", "n_subspaces_y", "encoder_hidden",
+                     "embedding_size"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InputDataError(f"hyper-parameter {name} must be a positive integer, got {v!r}")

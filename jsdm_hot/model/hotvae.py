@@ -22,6 +22,7 @@ from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
 from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.decoder import HotDecoder
+from jsdm_hot.model.embeddings import make_feature_encoder
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder, reparameterize
 from jsdm_hot.model.outputs import DecoderOutput, HotVAEOutput, LossOutput
 
@@ -56,7 +57,9 @@ class HotVAEModule(nn.Module):
     bias : float array or Tensor of shape (L, L), optional
         Additive bias on the label→label attention logits (zeros if ``None``).
     feature_encoder, label_encoder : GaussianSubspaceEncoder, optional
-        Replace the default :class:`~jsdm_hot.model.encoders.MLPEncoder` ψ / φ. Their
+        Replace the default ψ / φ: :class:`~jsdm_hot.model.encoders.MLPEncoder`, for ψ
+        behind the numeric embedding of ``config.feature_embedding``
+        (:func:`~jsdm_hot.model.embeddings.make_feature_encoder`). Their
         ``latent_dim`` must equal ``config.latent_dim``; their ``n_subspaces`` become
         J / K.
 
@@ -99,9 +102,7 @@ class HotVAEModule(nn.Module):
         self.register_buffer("attn_mask", m, persistent=True)
         self.register_buffer("attn_bias", b, persistent=True)
 
-        self.encoder_x = feature_encoder or MLPEncoder(
-            n_features, config.n_subspaces_x, config.latent_dim, config.encoder_hidden, config.dropout
-        )
+        self.encoder_x = feature_encoder or make_feature_encoder(n_features, config)
         self.encoder_y = label_encoder or MLPEncoder(
             n_species, config.n_subspaces_y, config.latent_dim, config.encoder_hidden, config.dropout
         )
