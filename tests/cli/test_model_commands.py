@@ -141,3 +141,19 @@ def test_set_and_covariate_tables_reach_the_model(workflow, tmp_path):
     res = runner.invoke(app, ["fit", str(tmp_path / "sites.csv"), "--covariates", f"{tmp_path / 'env.csv'}:site",
                               "--out", str(tmp_path / "m2"), "--epochs", "1"])
     assert res.exit_code != 0 and "join column 'site' is not in the data" in str(res.exception)
+
+
+def test_fit_tune_saves_the_best_trial_and_records_the_trials(workflow, tmp_path):
+    pytest.importorskip("optuna")
+    from jsdm_hot import HotVAE
+
+    res = _ok(["fit", workflow / "ex" / "community.csv", "--out", tmp_path / "tuned", "--epochs", 2, "--d-model", 16,
+               "--set", "n_heads=2", "--tune", "--tune-budget", 1e-3, "--test-frac", 0, "--no-progress"])
+    assert "tuning: 1 trials" in res.output  # the budget is spent: the defaults only
+    model = HotVAE.load(tmp_path / "tuned")
+    trials = model.metadata_["tuning"]
+    assert len(trials) == 1 and trials[0]["trial"] == 0 and trials[0]["best_epoch"] == model.best_epoch_
+    assert model.max_epochs == 2 and model.model_config_.d_model == 16
+    bad = runner.invoke(app, ["fit", str(workflow / "ex" / "community.csv"), "--out", str(tmp_path / "x"),
+                              "--tune", "--stream"])
+    assert bad.exit_code != 0 and "--tune searches in memory" in str(bad.exception)
