@@ -183,6 +183,7 @@ class HotVAE(JsdmEstimator):
         beta: float = 1e-4,
         feature_embedding: str = "none",
         embedding_size: int = 16,
+        species_weighting: str = "none",
         lr: float = 7.5e-4,
         weight_decay: float = 0.0,
         batch_size: int = 128,
@@ -222,6 +223,7 @@ class HotVAE(JsdmEstimator):
         self.beta = beta
         self.feature_embedding = feature_embedding
         self.embedding_size = embedding_size
+        self.species_weighting = species_weighting
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -431,6 +433,10 @@ class HotVAE(JsdmEstimator):
                 )
                 _init_readout_bias(module, prevalence)
                 _init_embedding(module, train if y_train is None else None, train if y_train is not None else None)
+                if module.species_weight is not None:
+                    from jsdm_hot.model.losses import species_weights
+
+                    module.species_weight.copy_(species_weights(prevalence))
                 module = module.to(device)
                 result = train_module(
                     module, train, y_train, x_val.astype(np.float32), y_val, train_cfg,

@@ -71,6 +71,11 @@ class ModelConfig:
         piecewise-linear quantile bins, ``"periodic"`` trainable sin/cos features.
     embedding_size : int
         Bins (``"ple"``) or frequencies (``"periodic"``) per covariate.
+    species_weighting : {"none", "balanced"}
+        Per-species weights of the BCE terms (not in the paper): ``"balanced"``
+        weighs species by ``1 / sqrt(p (1 − p))`` of their training prevalence
+        (:func:`~jsdm_hot.model.losses.species_weights`) so rare species are not
+        drowned by common ones; ``"none"`` is the paper's plain mean.
     """
 
     d_model: int = 200
@@ -87,8 +92,11 @@ class ModelConfig:
     beta: float = 1e-4
     feature_embedding: str = "none"
     embedding_size: int = 16
+    species_weighting: str = "none"
 
     def __post_init__(self) -> None:
+        if self.species_weighting not in ("none", "balanced"):
+            raise InputDataError(f"species_weighting must be 'none' or 'balanced', got {self.species_weighting!r}")
         if self.feature_embedding not in ("none", "ple", "periodic"):
             raise InputDataError(f"feature_embedding must be 'none', 'ple' or 'periodic', got {self.feature_embedding!r}")
         for name in ("d_model", "n_layers", "n_heads", "latent_dim", "n_subspaces_x", "n_subspaces_y", "encoder_hidden",

@@ -101,6 +101,10 @@ class HotVAEModule(nn.Module):
                 raise InputDataError("label graph bias contains NaN or infinite values")
         self.register_buffer("attn_mask", m, persistent=True)
         self.register_buffer("attn_bias", b, persistent=True)
+        if config.species_weighting != "none":  # per-species BCE weights, set from the training prevalences
+            self.register_buffer("species_weight", torch.ones(L), persistent=True)
+        else:
+            self.species_weight = None
 
         self.encoder_x = feature_encoder or make_feature_encoder(n_features, config)
         self.encoder_y = label_encoder or MLPEncoder(
@@ -216,13 +220,14 @@ class HotVAEModule(nn.Module):
 
     def _loss_terms(self, out: HotVAEOutput, y: torch.Tensor) -> LossOutput:
         c = self.config
-        bce = losses.bce_loss(out.logits_x, y)
-        inter = losses.intermediate_bce_loss(out.intermediate_x, y)
+        w = self.species_weight
+        bce = losses.bce_loss(out.logits_x, y, w)
+        inter = losses.intermediate_bce_loss(out.intermediate_x, y, w)
         rank = losses.ranking_loss(out.logits_x, y)
         kl = torch.zeros((), device=bce.device)
         if out.logits_y is not None:
-            bce = bce + losses.bce_loss(out.logits_y, y)
-            inter = inter + losses.intermediate_bce_loss(out.intermediate_y, y)
+            bce = bce + losses.bce_loss(out.logits_y, y, w)
+            inter = inter + losses.intermediate_bce_loss(out.intermediate_y, y, w)
             rank = rank + losses.ranking_loss(out.logits_y, y)
             if out.mu_y is not None and out.logvar_y is not None:
                 kl = losses.kl_alignment(out.mu_y, out.logvar_y, out.mu_x, out.logvar_x)
