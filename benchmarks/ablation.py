@@ -83,6 +83,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str]] = {
     "rank1": ("hotvae", {"lambda2": 1.0}, "ranking loss weight 1"),
     "beta0": ("hotvae", {"beta": 0.0}, "no KL alignment"),
     "balanced": ("hotvae", {"species_weighting": "balanced"}, "per-species BCE weights 1/sqrt(p(1-p))"),
+    "direct": ("hotvae", {"direct_path": True}, "direct covariate → species path beside the latent"),
     "rf": ("rf", {}, "RandomForest (peer)"),
     "gbm": ("gbm", {}, "LightGBM (peer)"),
     "logistic": ("logistic", {}, "BR-logistic (peer)"),

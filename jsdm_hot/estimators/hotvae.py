@@ -80,8 +80,8 @@ def _init_embedding(module, source, x_train: np.ndarray | None, max_rows: int = 
     """
     from jsdm_hot.model.embeddings import PiecewiseLinearEncoding, quantile_edges
 
-    emb = getattr(module.encoder_x, "embedding", None)
-    if not isinstance(emb, PiecewiseLinearEncoding):
+    encodings = [m for m in module.modules() if isinstance(m, PiecewiseLinearEncoding)]
+    if not encodings:
         return
     if x_train is None:  # the same single-process pass on every rank, so all ranks get the same edges
         from jsdm_hot.training.distributed import DistContext
@@ -93,7 +93,9 @@ def _init_embedding(module, source, x_train: np.ndarray | None, max_rows: int = 
             if n >= max_rows:
                 break
         x_train = np.concatenate(rows, axis=0)
-    emb.set_edges(quantile_edges(x_train, emb.n_bins))
+    edges = quantile_edges(x_train, encodings[0].n_bins)
+    for emb in encodings:
+        emb.set_edges(edges)
 
 
 class HotVAE(JsdmEstimator):
@@ -184,6 +186,7 @@ class HotVAE(JsdmEstimator):
         feature_embedding: str = "none",
         embedding_size: int = 16,
         species_weighting: str = "none",
+        direct_path: bool = False,
         lr: float = 7.5e-4,
         weight_decay: float = 0.0,
         batch_size: int = 128,
@@ -224,6 +227,7 @@ class HotVAE(JsdmEstimator):
         self.feature_embedding = feature_embedding
         self.embedding_size = embedding_size
         self.species_weighting = species_weighting
+        self.direct_path = direct_path
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size

@@ -71,6 +71,9 @@ class ModelConfig:
         piecewise-linear quantile bins, ``"periodic"`` trainable sin/cos features.
     embedding_size : int
         Bins (``"ple"``) or frequencies (``"periodic"``) per covariate.
+    direct_path : bool
+        Add a deterministic covariate → per-species logit path beside the latent
+        bottleneck (:mod:`jsdm_hot.model.direct`; not in the paper).
     species_weighting : {"none", "balanced"}
         Per-species weights of the BCE terms (not in the paper): ``"balanced"``
         weighs species by ``1 / sqrt(p (1 − p))`` of their training prevalence
@@ -93,8 +96,11 @@ class ModelConfig:
     feature_embedding: str = "none"
     embedding_size: int = 16
     species_weighting: str = "none"
+    direct_path: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.direct_path, bool):
+            raise InputDataError(f"direct_path must be True or False, got {self.direct_path!r}")
         if self.species_weighting not in ("none", "balanced"):
             raise InputDataError(f"species_weighting must be 'none' or 'balanced', got {self.species_weighting!r}")
         if self.feature_embedding not in ("none", "ple", "periodic"):

@@ -31,7 +31,7 @@ from torch import nn
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder
 
 __all__ = ["FEATURE_EMBEDDINGS", "PiecewiseLinearEncoding", "PeriodicEmbedding", "EmbeddedMLPEncoder",
-           "make_feature_encoder", "quantile_edges"]
+           "make_feature_embedding", "make_feature_encoder", "quantile_edges"]
 
 #: ``ModelConfig.feature_embedding`` values.
 FEATURE_EMBEDDINGS = ("none", "ple", "periodic")
@@ -160,16 +160,22 @@ class EmbeddedMLPEncoder(GaussianSubspaceEncoder):
         return self.mlp(self.embedding(inputs.float()).to(inputs.dtype))
 
 
+def make_feature_embedding(n_features: int, config) -> nn.Module | None:
+    """The numeric embedding of a :class:`~jsdm_hot.model.config.ModelConfig`, or None for ``"none"``."""
+    kind = getattr(config, "feature_embedding", "none")
+    if kind == "none":
+        return None
+    if kind == "ple":
+        return PiecewiseLinearEncoding(n_features, config.embedding_size)
+    if kind == "periodic":
+        return PeriodicEmbedding(n_features, config.embedding_size)
+    raise ValueError(f"feature_embedding must be one of {FEATURE_EMBEDDINGS}, got {kind!r}")
+
+
 def make_feature_encoder(n_features: int, config) -> GaussianSubspaceEncoder:
     """ψ for a :class:`~jsdm_hot.model.config.ModelConfig` (``feature_embedding``, ``embedding_size``)."""
-    kind = getattr(config, "feature_embedding", "none")
     args = (config.n_subspaces_x, config.latent_dim, config.encoder_hidden, config.dropout)
-    if kind == "none":
+    emb = make_feature_embedding(n_features, config)
+    if emb is None:
         return MLPEncoder(n_features, *args)
-    if kind == "ple":
-        emb: nn.Module = PiecewiseLinearEncoding(n_features, config.embedding_size)
-    elif kind == "periodic":
-        emb = PeriodicEmbedding(n_features, config.embedding_size)
-    else:
-        raise ValueError(f"feature_embedding must be one of {FEATURE_EMBEDDINGS}, got {kind!r}")
     return EmbeddedMLPEncoder(n_features, *args, embedding=emb)

@@ -22,6 +22,7 @@ from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
 from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.decoder import HotDecoder
+from jsdm_hot.model.direct import make_direct_path
 from jsdm_hot.model.embeddings import make_feature_encoder
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder, reparameterize
 from jsdm_hot.model.outputs import DecoderOutput, HotVAEOutput, LossOutput
@@ -114,6 +115,7 @@ class HotVAEModule(nn.Module):
             if enc.latent_dim != config.latent_dim:
                 raise InputDataError(f"{name} has latent_dim={enc.latent_dim}, config.latent_dim={config.latent_dim}")
         self.decoder = HotDecoder(L, config.latent_dim, config.d_model, config.n_layers, config.n_heads, config.dropout)
+        self.direct = make_direct_path(n_features, L, config)  # None: the paper's model
         logger.debug(
             "HotVAEModule: %d features, %d species, J=%d, K=%d, %d of %d label→label edges allowed",
             self.n_features, L, self.encoder_x.n_subspaces, self.encoder_y.n_subspaces, int(m.sum()), L * L,
@@ -167,7 +169,8 @@ class HotVAEModule(nn.Module):
         z_x = self._latent(mu_x, logvar_x, shard)
         if y is None:
             dec = self.decode(z_x)
-            return HotVAEOutput(dec.logits, None, dec.intermediate, [], mu_x, logvar_x)
+            d = self._direct(x)
+            return HotVAEOutput(dec.logits + d, None, [t + d for t in dec.intermediate], [], mu_x, logvar_x)
         if y.shape[0] != x.shape[0]:
             raise InputDataError(f"x has {x.shape[0]} sites but y has {y.shape[0]}")
         mu_y, logvar_y = self.encode_y(y)
@@ -182,6 +185,10 @@ class HotVAEModule(nn.Module):
         else:
             dx, dy = self.decode(z_x), self.decode(z_y)
             logits_x, logits_y, inter_x, inter_y = dx.logits, dy.logits, dx.intermediate, dy.intermediate
+        if self.direct is not None:  # the same covariate mean in both branches (see jsdm_hot.model.direct)
+            d = self.direct(x)
+            logits_x, logits_y = logits_x + d, logits_y + d
+            inter_x, inter_y = [t + d for t in inter_x], [t + d for t in inter_y]
         return HotVAEOutput(logits_x, logits_y, inter_x, inter_y, mu_x, logvar_x, mu_y, logvar_y)
 
     def loss(self, out: HotVAEOutput, y: torch.Tensor, *, global_counts: tuple[int, int, int] | None = None) -> LossOutput:
@@ -249,7 +256,11 @@ class HotVAEModule(nn.Module):
         Tensor of shape (B, n_species)
         """
         mu, _ = self.encode_x(x)
-        return self.decode(mu).logits
+        return self.decode(mu).logits + self._direct(x)
+
+    def _direct(self, x: torch.Tensor) -> torch.Tensor | float:
+        """The direct path's logit offsets (B, n_species), or 0 without one."""
+        return 0.0 if self.direct is None else self.direct(x)
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Occurrence probabilities ``sigmoid(predict_logits(x))`` in float32, shape (B, n_species).
@@ -276,4 +287,4 @@ class HotVAEModule(nn.Module):
         Tensor of shape (B, n_species)
         """
         mu, logvar = self.encode_x(x)
-        return self.decode(reparameterize(mu, logvar, generator)).logits
+        return self.decode(reparameterize(mu, logvar, generator)).logits + self._direct(x)
