@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -38,6 +39,8 @@ __all__ = [
     "atomic_write_bytes",
     "umask_mode",
 ]
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
@@ -185,10 +188,17 @@ def save_model_dir(
         atomic_write_bytes(tmp_dir / WEIGHTS_FILE, blob)
         atomic_write_text(tmp_dir / CONFIG_FILE, text)
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
+            # a directory cannot be replaced atomically: move the old one aside, move the new one in,
+            # and put the old one back if that fails (load_model_dir also restores it after a kill)
+            old = _aside(path)
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
-            os.replace(tmp_dir, path)
+            try:
+                os.replace(tmp_dir, path)
+            except BaseException:
+                if not path.exists():
+                    os.replace(old, path)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp_dir, path)
@@ -196,6 +206,11 @@ def save_model_dir(
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return path
+
+
+def _aside(path: Path) -> Path:
+    """Where :func:`save_model_dir` keeps the previous model while it moves a new one in."""
+    return path.with_name(f".{path.name}.old")
 
 
 def _json_default(o):
@@ -233,6 +248,11 @@ def load_model_dir(path: str | os.PathLike, expected_class: str | None = None) -
     from safetensors.numpy import load as st_load
 
     path = Path(path)
+    if not path.exists() and _aside(path).is_dir():
+        # a save that overwrote this model was killed between its two renames: the previous model is intact
+        logger.warning("model directory %s is missing but its previous version %s is intact (an interrupted "
+                       "save); restoring it", path, _aside(path))
+        os.replace(_aside(path), path)
     if not path.is_dir():
         raise ModelFileError(f"model directory {path} does not exist")
     present = {p.name for p in path.iterdir()}

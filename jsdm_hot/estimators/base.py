@@ -146,6 +146,10 @@ class JsdmEstimator(BaseEstimator):
         """Inverse of :meth:`_state_tensors` / :meth:`_state_config`."""
         raise NotImplementedError
 
+    def _default_chunk(self) -> int:
+        """Sites per chunk of :meth:`iter_samples` when the caller gives none."""
+        return DEFAULT_CHUNK
+
     def _sample_chunk(self, X: np.ndarray, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Draws for one chunk of standardised sites: independent Bernoulli per species.
 
@@ -309,7 +313,7 @@ class JsdmEstimator(BaseEstimator):
         seed : int, default=0
             The same seed (and chunk size) gives the same draws.
         chunk_size : int, optional
-            Sites per chunk (default :data:`DEFAULT_CHUNK`).
+            Sites per chunk (default: the model's; :data:`DEFAULT_CHUNK` unless it draws cheaply).
         return_prob : bool, default=False
             Also yield each draw's occurrence probabilities.
 
@@ -323,7 +327,8 @@ class JsdmEstimator(BaseEstimator):
         """
         if isinstance(n_draws, bool) or int(n_draws) < 1:
             raise InputDataError(f"n_draws must be at least 1, got {n_draws}")
-        chunk = int(chunk_size or DEFAULT_CHUNK)
+        self._check_fitted()
+        chunk = int(chunk_size or self._default_chunk())
         if chunk < 1:
             raise InputDataError(f"chunk_size must be at least 1, got {chunk_size}")
         Xs = self._features_for_predict(X)

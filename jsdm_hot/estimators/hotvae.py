@@ -36,7 +36,6 @@ from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.estimators.inputs import FitData
 from jsdm_hot.graph import LabelGraph
 from jsdm_hot.model.config import ModelConfig
-from jsdm_hot.model.ensemble import HotVAEEnsemble
 from jsdm_hot.training.config import TrainConfig
 from jsdm_hot.training.device import resolve_device
 
@@ -56,46 +55,14 @@ _TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "
                  "optimizer", "lr_schedule", "warmup_epochs", "selection", "ema_decay")
 
 
-def _init_readout_bias(module, prevalence: np.ndarray) -> None:
-    """Start each species' readout bias (Eq 9) at the logit of its training prevalence.
-
-    Not in the paper (which does not state its initialisation); it removes the
-    first epochs spent learning prevalences, which matters on small data sets.
-    Prevalences are clipped to [1e-3, 1 - 1e-3] so absent species stay finite.
-
-    Parameters
-    ----------
-    prevalence : ndarray of shape (n_species,)
-    """
-    prev = np.clip(prevalence, 1e-3, 1 - 1e-3)
-    with torch.no_grad():
-        module.decoder.readout_bias.copy_(torch.as_tensor(np.log(prev / (1 - prev)), dtype=torch.float32))
-
-
-def _init_embedding(module, source, x_train: np.ndarray | None, max_rows: int = 100_000) -> None:
-    """Put the training quantiles into a piecewise-linear feature embedding's bin edges.
-
-    ``x_train`` (n_train, n_features) standardised, or a batch ``source`` (streaming)
-    whose first batches (up to ``max_rows`` sites) stand in for the training sites.
-    """
-    from jsdm_hot.model.embeddings import PiecewiseLinearEncoding, quantile_edges
-
-    encodings = [m for m in module.modules() if isinstance(m, PiecewiseLinearEncoding)]
-    if not encodings:
-        return
-    if x_train is None:  # the same single-process pass on every rank, so all ranks get the same edges
-        from jsdm_hot.training.distributed import DistContext
-
-        rows, n = [], 0
-        for b in source.batches(0, 0, 4096, DistContext(), torch.device("cpu")):
-            rows.append(b.x.cpu().numpy())
-            n += rows[-1].shape[0]
-            if n >= max_rows:
-                break
-        x_train = np.concatenate(rows, axis=0)
-    edges = quantile_edges(x_train, encodings[0].n_bins)
-    for emb in encodings:
-        emb.set_edges(edges)
+def _given_matrix(given, species) -> np.ndarray:
+    """A partial checklist as an array in ``species`` order (a DataFrame is matched by name; absent species NaN)."""
+    if hasattr(given, "columns"):
+        unknown = [c for c in map(str, given.columns) if c not in species]
+        if unknown:
+            raise InputDataError(f"given names species the model does not have: {unknown[:5]}")
+        return given.reindex(columns=list(species)).to_numpy(dtype=np.float64)
+    return np.asarray(given, dtype=np.float64)
 
 
 class HotVAE(JsdmEstimator):
@@ -112,6 +79,11 @@ class HotVAE(JsdmEstimator):
         Eq 17 weights of the final BCE, the intermediate BCE and the KL term.
     lambda2 : float or "auto", default="auto"
         Weight of the ranking loss (see the module docstring for ``"auto"``).
+    residual_factors, residual_mc, lambda_residual : int, int, float, default=4, 64, 3.0
+        The residual association (ours, beyond the paper; see
+        :class:`jsdm_hot.model.ModelConfig` and :mod:`jsdm_hot.model.residual`):
+        rank K of ``Σ = Λ Λᵀ`` on the logit scale, Monte-Carlo draws of its
+        likelihood, and its weight in the loss. ``residual_factors=0`` is the paper's model.
     lr, weight_decay, batch_size, max_epochs, patience, min_delta, grad_clip
         Optimisation, see :class:`jsdm_hot.training.TrainConfig`.
     graph : {"auto", "complete", "prior", "phylo", "phylo+prior", "phylo&prior"}, default="auto"
@@ -140,6 +112,15 @@ class HotVAE(JsdmEstimator):
     checkpoint_dir : str or Path, optional
         Write a training checkpoint after every epoch; ``fit(resume=True)``
         continues from it.
+    draws : {"auto", "residual", "latent"}, default="auto"
+        How :meth:`sample` / :meth:`iter_samples` draw joint occurrences:
+        ``"residual"`` — one decoder pass per site, then cheap draws of the residual
+        association (the default when ``residual_factors > 0``); ``"latent"`` — the
+        paper's draws, one ``z ~ q(z|x)`` and one decoder pass per draw (the default
+        of the paper's model, ``residual_factors=0``).
+    n_latent : int, default=1
+        Residual draws: decoder passes per site (1: z at its posterior mean; more:
+        that many ``z`` draws, cycled over the draws, adding latent uncertainty).
 
     Attributes
     ----------
@@ -152,6 +133,10 @@ class HotVAE(JsdmEstimator):
     best_epoch_ : int
     stopped_early_ : str
     device_ : torch.device
+    residual_correlation_, residual_covariance_ : DataFrame of shape (n_species, n_species)
+        The fitted residual association (species names on both axes); identity / zeros
+        for the paper's model.
+    residual_loadings_ : DataFrame of shape (n_species, residual_factors)
     species_, feature_names_in_, n_features_in_, x_mean_, x_scale_, x_min_, x_max_,
     thresholds_, history_, fit_seconds_
         See :class:`~jsdm_hot.estimators.base.JsdmEstimator`.
@@ -187,6 +172,9 @@ class HotVAE(JsdmEstimator):
         embedding_size: int = 16,
         species_weighting: str = "none",
         direct_path: bool = False,
+        residual_factors: int = 4,
+        residual_mc: int = 64,
+        lambda_residual: float = 3.0,
         lr: float = 7.5e-4,
         weight_decay: float = 0.0,
         batch_size: int = 128,
@@ -211,6 +199,8 @@ class HotVAE(JsdmEstimator):
         random_state: int | None = 0,
         progress: bool = False,
         checkpoint_dir: str | Path | None = None,
+        draws: str = "auto",
+        n_latent: int = 1,
     ):
         self.d_model = d_model
         self.n_layers = n_layers
@@ -228,6 +218,9 @@ class HotVAE(JsdmEstimator):
         self.embedding_size = embedding_size
         self.species_weighting = species_weighting
         self.direct_path = direct_path
+        self.residual_factors = residual_factors
+        self.residual_mc = residual_mc
+        self.lambda_residual = lambda_residual
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -252,6 +245,8 @@ class HotVAE(JsdmEstimator):
         self.random_state = random_state
         self.progress = progress
         self.checkpoint_dir = checkpoint_dir
+        self.draws = draws
+        self.n_latent = n_latent
 
     # ------------------------------------------------------------------ settings
     def _validate_params(self) -> None:
@@ -265,6 +260,10 @@ class HotVAE(JsdmEstimator):
             raise InputDataError(f"lambda2 must be a number >= 0 or 'auto', got {self.lambda2!r}")
         if isinstance(self.n_members, bool) or not isinstance(self.n_members, (int, np.integer)) or self.n_members < 1:
             raise InputDataError(f"n_members must be a positive integer, got {self.n_members!r}")
+        if self.draws not in ("auto", "residual", "latent"):
+            raise InputDataError(f"draws must be 'auto', 'residual' or 'latent', got {self.draws!r}")
+        if isinstance(self.n_latent, bool) or not isinstance(self.n_latent, int) or self.n_latent < 1:
+            raise InputDataError(f"n_latent must be a positive integer, got {self.n_latent!r}")
         self._train_config()  # validates the optimisation settings
 
     def graph_kind(self) -> str:
@@ -406,9 +405,8 @@ class HotVAE(JsdmEstimator):
         ``train`` is an ndarray of shape (n_train, n_features) with ``y_train``, or a
         batch source with ``y_train=None`` (see :func:`jsdm_hot.training.train_module`).
         """
-        from jsdm_hot.model import HotVAEModule
+        from jsdm_hot.estimators.networks import train_members
         from jsdm_hot.training.distributed import context as dist_context
-        from jsdm_hot.training.loop import train_module
 
         if x_val is None:
             raise InputDataError("HotVAE needs validation sites for early stopping and thresholds: give X_val or "
@@ -422,39 +420,11 @@ class HotVAE(JsdmEstimator):
         seed = self._seed()
         L = len(self.species_)
         n_members = int(self.n_members)
-        members, results = [], []
-        for k in range(n_members):
-            member_seed = seed if k == 0 else int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
-            ckpt = self.checkpoint_dir
-            if ckpt is not None and k > 0:
-                ckpt = Path(ckpt) / f"member{k}"
-            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                torch.manual_seed(member_seed)
-                module = HotVAEModule(
-                    self.n_features_in_, L, model_cfg,
-                    mask=torch.as_tensor(label_graph.mask),
-                    bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
-                )
-                _init_readout_bias(module, prevalence)
-                _init_embedding(module, train if y_train is None else None, train if y_train is not None else None)
-                if module.species_weight is not None:
-                    from jsdm_hot.model.losses import species_weights
-
-                    module.species_weight.copy_(species_weights(prevalence))
-                module = module.to(device)
-                result = train_module(
-                    module, train, y_train, x_val.astype(np.float32), y_val, train_cfg,
-                    device=device, seed=member_seed, progress=self.progress,
-                    checkpoint_dir=ckpt, resume=getattr(self, "_resume", False),
-                )
-            module.eval()
-            members.append(module)
-            results.append(result)
-            if n_members > 1:
-                logger.info("HotVAE member %d of %d: best epoch %d, validation maF1 %.4f", k + 1, n_members,
-                            result.best_epoch, result.best_val_maf1)
+        self.module_, results = train_members(
+            n_members, self.n_features_in_, model_cfg, label_graph, prevalence, train, y_train, x_val, y_val,
+            train_cfg, device=device, seed=seed, progress=self.progress, checkpoint_dir=self.checkpoint_dir,
+            resume=getattr(self, "_resume", False))
         result = results[0]
-        self.module_ = members[0] if n_members == 1 else HotVAEEnsemble(members).eval()
         self.model_config_ = model_cfg
         self.train_config_ = train_cfg
         self.label_graph_ = label_graph
@@ -463,7 +433,8 @@ class HotVAE(JsdmEstimator):
         self.members_best_epoch_ = [int(r.best_epoch) for r in results]
         self.stopped_early_ = result.stopped_early
         self.device_ = device
-        if not result.stopped_early and result.history and result.best_epoch >= len(result.history) - 2:
+        n_run = len(result.history)
+        if not result.stopped_early and n_run >= 10 and result.best_epoch == n_run - 1:
             logger.warning("HotVAE was still improving at its epoch cap (max_epochs=%d, best epoch %d): "
                            "more epochs may help", train_cfg.max_epochs, result.best_epoch)
         logger.info("HotVAE fitted: %d species, graph %s, %d member(s), best epoch %d, validation maF1 %.4f",
@@ -476,11 +447,95 @@ class HotVAE(JsdmEstimator):
 
         return predict_proba_module(self.module_, np.asarray(X, dtype=np.float32), self.device_)
 
-    def _sample_chunk(self, X: np.ndarray, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Joint draws: one latent z per draw and site, all species from it (:func:`~.posterior.latent_draws`)."""
-        from jsdm_hot.estimators.posterior import latent_draws
+    def draw_mode(self) -> str:
+        """``draws`` with ``"auto"`` resolved: residual draws when the model has residual factors."""
+        if self.draws != "auto":
+            return self.draws
+        return "residual" if self.model_config_.residual_factors > 0 else "latent"
 
+    def _default_chunk(self) -> int:
+        return 1024 if self.draw_mode() == "residual" else super()._default_chunk()
+
+    def _sample_chunk(self, X: np.ndarray, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Joint draws of one chunk of sites (:mod:`jsdm_hot.estimators.posterior`), by :meth:`draw_mode`."""
+        from jsdm_hot.estimators.posterior import latent_draws, residual_draws
+
+        if self.draw_mode() == "residual":
+            return residual_draws(self.module_, X, n_draws, seed=seed, device=self.device_, n_latent=self.n_latent)
         return latent_draws(self.module_, X, n_draws, seed=seed, device=self.device_)
+
+    def predict_proba(self, X, *, as_frame: bool = False, given=None, n_mc: int = 2000, seed: int = 0):
+        """Occurrence probabilities, optionally given a partial checklist.
+
+        Parameters
+        ----------
+        X : CommunityData, DataFrame or array-like of shape (n_sites, n_features)
+        as_frame : bool, default=False
+            A DataFrame indexed by site id, one column per species.
+        given : DataFrame or array-like of shape (n_sites, n_species), optional
+            What was recorded at each site: 1 present, 0 absent, NaN unknown (a
+            DataFrame is matched by species name; species it lacks are unknown).
+            The unknown species are then predicted from the residual association
+            conditioned on the recorded ones (importance sampling, ``n_mc`` draws per
+            site); recorded entries are returned as given. Needs ``residual_factors > 0``.
+        n_mc : int, default=2000
+        seed : int, default=0
+
+        Returns
+        -------
+        ndarray of shape (n_sites, n_species), float32, or DataFrame
+        """
+        if given is None:
+            return super().predict_proba(X, as_frame=as_frame)
+        from jsdm_hot.estimators.base import DEFAULT_CHUNK
+        from jsdm_hot.estimators.inputs import chunk_seed
+        from jsdm_hot.estimators.posterior import check_given, conditional
+
+        if self.model_config_.residual_factors == 0:
+            raise InputDataError("conditional prediction (given=) needs the residual association: fit with "
+                                 "residual_factors > 0 (the paper's model has no residual to condition)")
+        if int(self.n_members) > 1:
+            raise InputDataError("conditional prediction (given=) is not available for an ensemble (n_members > 1): "
+                                 "fit with n_members=1")
+        Xs = self._features_for_predict(X)
+        g = check_given(_given_matrix(given, self.species_), Xs.shape[0], self.species_)
+        parts = [conditional(self.module_, Xs[a:a + DEFAULT_CHUNK], g[a:a + DEFAULT_CHUNK], n_mc=int(n_mc),
+                             seed=chunk_seed(seed, i), device=self.device_)[0]
+                 for i, a in enumerate(range(0, Xs.shape[0], DEFAULT_CHUNK))]
+        prob = np.concatenate(parts) if parts else np.zeros((0, len(self.species_)), np.float32)
+        if not as_frame:
+            return prob
+        import pandas as pd
+
+        from jsdm_hot.estimators.base import _site_ids
+
+        return pd.DataFrame(prob, index=pd.Index(_site_ids(X, prob.shape[0]), name="site_id"), columns=list(self.species_))
+
+    # ------------------------------------------------------------------ residual association
+    def _species_frame(self, values: np.ndarray, columns=None):
+        import pandas as pd
+
+        return pd.DataFrame(values, index=pd.Index(self.species_, name="species"),
+                            columns=list(self.species_) if columns is None else columns)
+
+    @property
+    def residual_correlation_(self):
+        """Residual correlation ``cov2cor(Λ Λᵀ)`` between species (logit scale), DataFrame (n_species, n_species)."""
+        self._check_fitted()
+        return self._species_frame(self.module_.residual_correlation().detach().cpu().double().numpy())
+
+    @property
+    def residual_covariance_(self):
+        """Residual covariance ``Σ = Λ Λᵀ`` (logit scale), DataFrame (n_species, n_species)."""
+        self._check_fitted()
+        return self._species_frame(self.module_.residual_covariance().detach().cpu().double().numpy())
+
+    @property
+    def residual_loadings_(self):
+        """Residual loadings ``Λ``, DataFrame (n_species, residual_factors)."""
+        self._check_fitted()
+        lam = self.module_.residual_loadings().detach().cpu().double().numpy()
+        return self._species_frame(lam, columns=[f"factor_{k + 1}" for k in range(lam.shape[1])])
 
     # ------------------------------------------------------------------ persistence
     def _state_tensors(self) -> dict[str, Any]:
@@ -497,8 +552,6 @@ class HotVAE(JsdmEstimator):
         }
 
     def _restore_state(self, tensors: dict[str, np.ndarray], config: dict[str, Any], device: str) -> None:
-        from jsdm_hot.model import HotVAEModule
-
         self.model_config_ = ModelConfig(**config["model_config"])
         self.train_config_ = TrainConfig(**config["train_config"])
         g = config["label_graph"]
@@ -507,22 +560,10 @@ class HotVAE(JsdmEstimator):
         graph = LabelGraph.from_dict(g, bias=bias)
         if tuple(graph.species) != self.species_:
             raise ModelFileError("the saved label graph's species differ from the model's species")
-        n_members = int(self.n_members)
-        members = []
-        for k in range(n_members):
-            prefix = "module." if n_members == 1 else f"module.members.{k}."
-            module = HotVAEModule(self.n_features_in_, len(self.species_), self.model_config_,
-                                  mask=torch.as_tensor(graph.mask),
-                                  bias=None if graph.bias is None else torch.as_tensor(graph.bias))
-            state = {key[len(prefix):]: torch.as_tensor(v) for key, v in tensors.items() if key.startswith(prefix)}
-            if "attn_mask" in state:
-                state["attn_mask"] = state["attn_mask"].bool()
-            module.load_state_dict(state, strict=True)
-            members.append(module)
-        if n_members > 1 and any(k.startswith(f"module.members.{n_members}.") for k in tensors):
-            raise ModelFileError(f"the model file holds more than n_members={n_members} networks")
+        from jsdm_hot.estimators.networks import restore_module
+
+        module = restore_module(tensors, int(self.n_members), self.n_features_in_, self.model_config_, graph)
         self.device_ = resolve_device(device)
-        module = members[0] if n_members == 1 else HotVAEEnsemble(members)
         self.module_ = module.to(self.device_).eval()
         self.label_graph_ = graph
         self.best_epoch_ = int(config["best_epoch"])

@@ -15,10 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from jsdm_hot import registry
 from jsdm_hot.errors import InputDataError
-from jsdm_hot.registry import load_model
 
 __all__ = ["ModelInfo", "load_model", "model_info"]
+
+
+def load_model(path, device: str = "auto") -> Any:
+    """A saved model directory of any estimator class (:func:`jsdm_hot.registry.load_model`)."""
+    return registry.load_model(path, device=device)
 
 
 @dataclass(frozen=True)

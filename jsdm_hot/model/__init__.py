@@ -10,9 +10,11 @@ from jsdm_hot.model.losses import (
     kl_alignment,
     pool_subspaces,
     ranking_loss,
+    residual_loss,
     total_loss,
 )
 from jsdm_hot.model.outputs import DecoderOutput, HotVAEOutput, LossOutput
+from jsdm_hot.model.residual import ResidualAssociation
 
 __all__ = [
     "DecoderOutput",
@@ -32,5 +34,7 @@ __all__ = [
     "pool_subspaces",
     "ranking_loss",
     "reparameterize",
+    "ResidualAssociation",
+    "residual_loss",
     "total_loss",
 ]

@@ -17,7 +17,14 @@ n_layers     {2, 3, 4, 5}                 2
 dropout      {0, 0.1, 0.2, 0.5}           0.1
 ===========  ===========================  ========
 
-``lambda0`` (weight of the final BCE) is 1 in the paper. Values the paper does
+``lambda0`` (weight of the final BCE) is 1 in the paper.
+
+``residual_factors``, ``residual_mc`` and ``lambda_residual`` configure the residual
+association added to the paper's model (a deviation, see
+:mod:`jsdm_hot.model.residual`): joint draws from HOT-VAE's latent alone are in effect
+independent (the fitted decoder barely reacts to z noise: richness variance 1.015× that of
+independent draws on the embedded example), so residual co-occurrence needs its own
+term. ``residual_factors=0`` is the paper's model exactly. Values the paper does
 not give (latent size, heads, encoder width) are ours and documented on each
 field. The estimator chooses some of these from the data (``"auto"``, see
 :mod:`jsdm_hot.estimators.hotvae`); this dataclass always holds resolved numbers.
@@ -79,6 +86,25 @@ class ModelConfig:
         weighs species by ``1 / sqrt(p (1 − p))`` of their training prevalence
         (:func:`~jsdm_hot.model.losses.species_weights`) so rare species are not
         drowned by common ones; ``"none"`` is the paper's plain mean.
+    residual_factors : int
+        K, the rank of the residual association ``Σ = Λ Λᵀ`` on the logit scale
+        (ours, not in the paper). 0 gives the paper's model exactly (same parameters,
+        loss and outputs). Default 4, measured on the simulator
+        (``benchmarks/residual_recovery.py``, 1,500 sites × 24 species, 3 seeds;
+        ``benchmarks/results/residual_recovery.md``): correlation between estimated and
+        true residual correlations 0.66 with K = 2 and 0.72 with K = 4 (λ_res = 3); K = 1
+        can only give ±1 correlations; K = 4 held up best when training stopped early;
+        the held-out joint log-likelihood was the same for K = 2 and 4.
+    residual_mc : int
+        M, draws of the residual factors per site in the Monte-Carlo likelihood.
+        Default 64: M = 8 shrank the fitted residual variance by a third (the Jensen
+        bias of the log of an average), M = 64 came within 10 % of M = 512
+        (``benchmarks/results/residual_oracle.md``).
+    lambda_residual : float
+        Weight of the residual likelihood term (per site and species, on the BCE
+        scale) added to Eq 17. Default 3: over {0.3, 1, 3, 10} the held-out joint
+        log-likelihood and the 90 % richness-interval coverage rose while the richness
+        spread overshot more and more; 3 is the compromise.
     """
 
     d_model: int = 200
@@ -97,6 +123,9 @@ class ModelConfig:
     embedding_size: int = 16
     species_weighting: str = "none"
     direct_path: bool = False
+    residual_factors: int = 4
+    residual_mc: int = 64
+    lambda_residual: float = 3.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.direct_path, bool):
@@ -114,9 +143,13 @@ class ModelConfig:
             raise InputDataError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if not 0.0 <= self.dropout < 1.0:
             raise InputDataError(f"dropout must be in [0, 1), got {self.dropout}")
-        for name in ("lambda0", "lambda1", "lambda2", "beta"):
+        for name in ("lambda0", "lambda1", "lambda2", "beta", "lambda_residual"):
             if not getattr(self, name) >= 0:
                 raise InputDataError(f"hyper-parameter {name} must be >= 0, got {getattr(self, name)}")
+        if isinstance(self.residual_factors, bool) or not isinstance(self.residual_factors, int) or self.residual_factors < 0:
+            raise InputDataError(f"hyper-parameter residual_factors must be an integer >= 0, got {self.residual_factors!r}")
+        if isinstance(self.residual_mc, bool) or not isinstance(self.residual_mc, int) or self.residual_mc < 1:
+            raise InputDataError(f"hyper-parameter residual_mc must be a positive integer, got {self.residual_mc!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

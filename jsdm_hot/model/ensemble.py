@@ -11,7 +11,11 @@ loop (the estimator does that); this module only combines trained members:
 * ``sample_logits(x, generator)``: each row (one draw at one site) picks a member
   uniformly at random and draws ``z ~ q(z|x)`` from it, so the draws are the
   equal-weight mixture of the members' joint posteriors ("pooled draws"), and all
-  species of a draw still come from one member and one ``z`` (joint draws).
+  species of a draw still come from one member and one ``z`` (joint draws);
+* ``residual_draw_logits(x, n_draws, ...)``: draw ``s`` comes from member ``s mod M``
+  (members with residual factors, :mod:`jsdm_hot.model.residual`);
+* ``residual_loadings()``: the members' loadings side by side, each scaled by
+  ``1/sqrt(M)``, so ``Λ Λᵀ`` is the mean of the members' residual covariances.
 """
 
 from __future__ import annotations
@@ -80,3 +84,36 @@ class HotVAEEnsemble(nn.Module):
             if rows.numel():
                 out[rows] = m.sample_logits(x[rows], generator=generator).float()
         return out
+
+    def residual_draw_logits(self, x: torch.Tensor, n_draws: int, generator: torch.Generator | None = None,
+                             n_latent: int = 1) -> torch.Tensor:
+        """Logits of ``n_draws`` joint residual draws per site, draw ``s`` from member ``s mod M``.
+
+        Returns
+        -------
+        Tensor of shape (n_draws, B, n_species), float32
+        """
+        out = torch.empty(n_draws, x.shape[0], self.n_species, device=x.device, dtype=torch.float32)
+        M = len(self.members)
+        for k, m in enumerate(self.members):
+            idx = torch.arange(k, n_draws, M, device=x.device)
+            if idx.numel():
+                out[idx] = m.residual_draw_logits(x, int(idx.numel()), generator=generator, n_latent=n_latent).float()
+        return out
+
+    def residual_loadings(self) -> torch.Tensor:
+        """``[Λ_1, …, Λ_M] / sqrt(M)``, shape (n_species, Σ K_m): ``Λ Λᵀ`` is the members' mean covariance."""
+        lam = [m.residual_loadings() for m in self.members]
+        return torch.cat(lam, dim=1) / len(lam) ** 0.5
+
+    def residual_covariance(self) -> torch.Tensor:
+        """Mean of the members' residual covariances, shape (n_species, n_species)."""
+        from jsdm_hot.model import residual as res
+
+        return res.residual_covariance(self.residual_loadings())
+
+    def residual_correlation(self) -> torch.Tensor:
+        """``cov2cor`` of :meth:`residual_covariance`, shape (n_species, n_species)."""
+        from jsdm_hot.model import residual as res
+
+        return res.residual_correlation(self.residual_loadings())

@@ -56,6 +56,13 @@ counts the backward of the fused attention as two matmuls per forward matmul
 (flash-attention kernels recompute the scores, which real hardware does but this
 count does not credit).
 
+With residual factors (``config.residual_factors`` = R > 0, :mod:`jsdm_hot.model.residual`),
+a training step also multiplies the ``M = residual_mc`` draws of the factors by the
+loadings in the loss, ``(M, R) @ (R, L)``, and back-propagates to the loadings only:
+``residual`` = ``2 · (2·M·R·L)`` per site in :func:`training_flops_per_site` (0 when
+R = 0; about 1e-4 of the total at eBird scale). Forward passes and draws do not
+include it.
+
 The counts assume the default :class:`~jsdm_hot.model.encoders.MLPEncoder` for both
 branches (plugged-in encoders are not introspected).
 """
@@ -165,7 +172,12 @@ def training_flops_per_site(config: ModelConfig, n_features: int, n_species: int
     Returns
     -------
     dict of str to int
-        The keys of :func:`forward_flops_per_site` (``mode="train"``), each × 3.
+        The keys of :func:`forward_flops_per_site` (``mode="train"``), each × 3,
+        and ``residual`` (the residual likelihood's product, see the module
+        docstring), included in ``total``.
     """
     fwd = forward_flops_per_site(config, n_features, n_species, mode="train")
-    return {k: BACKWARD_FACTOR * v for k, v in fwd.items()}
+    out = {k: BACKWARD_FACTOR * v for k, v in fwd.items()}
+    out["residual"] = 2 * (2 * config.residual_mc * config.residual_factors * n_species)
+    out["total"] += out["residual"]
+    return out

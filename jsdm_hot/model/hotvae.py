@@ -8,6 +8,12 @@ posterior; inference uses the feature branch alone.
 The module sees tensors only. The label graph is held in two persistent buffers,
 ``attn_mask`` (bool, (L, L)) and ``attn_bias`` (float32, (L, L)), so it is saved with
 the weights and follows ``.to(device)``.
+
+Residual association (ours, not in the paper; ``config.residual_factors`` K > 0):
+``residual.loadings`` Λ (L, K) add ``λ_l · e_i`` (``e_i ~ N(0, I_K)``) to the
+feature-branch logits, fitted with a Monte-Carlo likelihood added to Eq 17; joint
+draws then need one decoder pass per site (see :mod:`jsdm_hot.model.residual` for
+the model and why). With K = 0 the module is the paper's, parameter for parameter.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from torch import nn
 
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
+from jsdm_hot.model import residual as res
 from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.decoder import HotDecoder
 from jsdm_hot.model.direct import make_direct_path
@@ -68,6 +75,9 @@ class HotVAEModule(nn.Module):
     ----------
     encoder_x, encoder_y : GaussianSubspaceEncoder
     decoder : HotDecoder
+    residual : ResidualAssociation or None
+        The residual loadings Λ (L, ``config.residual_factors``); None when
+        ``residual_factors`` is 0.
     attn_mask : bool buffer of shape (L, L)
     attn_bias : float32 buffer of shape (L, L)
     """
@@ -115,6 +125,8 @@ class HotVAEModule(nn.Module):
             if enc.latent_dim != config.latent_dim:
                 raise InputDataError(f"{name} has latent_dim={enc.latent_dim}, config.latent_dim={config.latent_dim}")
         self.decoder = HotDecoder(L, config.latent_dim, config.d_model, config.n_layers, config.n_heads, config.dropout)
+        # created last, so every other parameter starts as in the paper's module for the same seed
+        self.residual = res.ResidualAssociation(L, config.residual_factors) if config.residual_factors > 0 else None
         self.direct = make_direct_path(n_features, L, config)  # None: the paper's model
         logger.debug(
             "HotVAEModule: %d features, %d species, J=%d, K=%d, %d of %d label→label edges allowed",
@@ -189,13 +201,34 @@ class HotVAEModule(nn.Module):
             d = self.direct(x)
             logits_x, logits_y = logits_x + d, logits_y + d
             inter_x, inter_y = [t + d for t in inter_x], [t + d for t in inter_y]
-        return HotVAEOutput(logits_x, logits_y, inter_x, inter_y, mu_x, logvar_x, mu_y, logvar_y)
+        noise = None if self.residual is None else self._residual_noise(B, logits_x.device, shard)
+        return HotVAEOutput(logits_x, logits_y, inter_x, inter_y, mu_x, logvar_x, mu_y, logvar_y, noise)
+
+    def _residual_noise(self, n: int, device: torch.device, shard: tuple[int, int, int] | None) -> torch.Tensor:
+        """``e ~ N(0, I_K)`` of shape (residual_mc, n, K) for the Monte-Carlo likelihood.
+
+        Training mode: fresh draws per site from torch's default generator; with
+        ``shard`` drawn for the global batch and sliced, as in
+        :func:`~jsdm_hot.model.encoders.reparameterize`. Eval mode: one fixed set of
+        ``residual_mc`` draws (seed 0) shared by every site, so the loss is
+        deterministic (like ``z = mu``) and does not depend on how sites are batched.
+        """
+        M, K = self.config.residual_mc, self.residual.n_factors
+        if not self.training:
+            g = torch.Generator(device=device).manual_seed(0)
+            return torch.randn((M, 1, K), generator=g, device=device).expand(M, n, K)
+        if shard is None:
+            return torch.randn((M, n, K), device=device)
+        start, stop, total = shard
+        return torch.randn((M, total, K), device=device)[:, start:stop]
 
     def loss(self, out: HotVAEOutput, y: torch.Tensor, *, global_counts: tuple[int, int, int] | None = None) -> LossOutput:
         """HOT-VAE objective (Eq 17), computed in float32.
 
-        ``loss = λ0 (BCE_x + BCE_y) + λ1 (inter_x + inter_y) + λ2 (rank_x + rank_y) + β KL``.
-        Label-branch terms and the KL are 0 when ``out.logits_y`` is None.
+        ``loss = λ0 (BCE_x + BCE_y) + λ1 (inter_x + inter_y) + λ2 (rank_x + rank_y) + β KL
+        + λ_res · residual``. Label-branch terms and the KL are 0 when ``out.logits_y``
+        is None; ``residual`` (ours, :func:`~jsdm_hot.model.losses.residual_loss` of the
+        feature branch) is 0 without residual factors or without ``out.residual_noise``.
 
         Parameters
         ----------
@@ -222,8 +255,10 @@ class HotVAEModule(nn.Module):
         s_rank = losses.ranked_sites(y) * world / n_ranked if n_ranked else 0.0
         c = self.config
         bce, inter, rank, kl = terms.bce * s, terms.intermediate_bce * s, terms.ranking * s_rank, terms.kl * s
-        total = losses.total_loss(bce, inter, rank, kl, lambda0=c.lambda0, lambda1=c.lambda1, lambda2=c.lambda2, beta=c.beta)
-        return LossOutput(loss=total, bce=bce, intermediate_bce=inter, ranking=rank, kl=kl)
+        resid = terms.residual * s
+        total = losses.total_loss(bce, inter, rank, kl, lambda0=c.lambda0, lambda1=c.lambda1, lambda2=c.lambda2, beta=c.beta,
+                                  residual=resid, lambda_residual=c.lambda_residual)
+        return LossOutput(loss=total, bce=bce, intermediate_bce=inter, ranking=rank, kl=kl, residual=resid)
 
     def _loss_terms(self, out: HotVAEOutput, y: torch.Tensor) -> LossOutput:
         c = self.config
@@ -238,8 +273,12 @@ class HotVAEModule(nn.Module):
             rank = rank + losses.ranking_loss(out.logits_y, y)
             if out.mu_y is not None and out.logvar_y is not None:
                 kl = losses.kl_alignment(out.mu_y, out.logvar_y, out.mu_x, out.logvar_x)
-        total = losses.total_loss(bce, inter, rank, kl, lambda0=c.lambda0, lambda1=c.lambda1, lambda2=c.lambda2, beta=c.beta)
-        return LossOutput(loss=total, bce=bce, intermediate_bce=inter, ranking=rank, kl=kl)
+        resid = torch.zeros((), device=bce.device)
+        if self.residual is not None and out.residual_noise is not None:
+            resid = losses.residual_loss(out.logits_x, y, self.residual.loadings, out.residual_noise)
+        total = losses.total_loss(bce, inter, rank, kl, lambda0=c.lambda0, lambda1=c.lambda1, lambda2=c.lambda2, beta=c.beta,
+                                  residual=resid, lambda_residual=c.lambda_residual)
+        return LossOutput(loss=total, bce=bce, intermediate_bce=inter, ranking=rank, kl=kl, residual=resid)
 
     # -------------------------------------------------------------- inference
     def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -263,10 +302,15 @@ class HotVAEModule(nn.Module):
         return 0.0 if self.direct is None else self.direct(x)
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """Occurrence probabilities ``sigmoid(predict_logits(x))`` in float32, shape (B, n_species).
+        """Occurrence probabilities at ``z = mu``, float32, shape (B, n_species).
 
-        The training loop's validation and the estimator's ``predict_proba`` use this.
+        ``sigmoid(predict_logits(x))`` for the paper's model; with residual factors the
+        marginal over the residual (:meth:`marginal_proba`), which the residual draws
+        average to. The training loop's validation and the estimator's ``predict_proba``
+        use this.
         """
+        if self.residual is not None:
+            return self.marginal_proba(x).float()
         return torch.sigmoid(self.predict_logits(x).float())
 
     def sample_logits(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -288,3 +332,96 @@ class HotVAEModule(nn.Module):
         """
         mu, logvar = self.encode_x(x)
         return self.decode(reparameterize(mu, logvar, generator)).logits + self._direct(x)
+
+    # ------------------------------------------------------- residual association
+    def residual_loadings(self) -> torch.Tensor:
+        """Λ, shape (L, K); shape (L, 0) (no association) when ``residual_factors`` is 0."""
+        if self.residual is None:
+            return self.attn_bias.new_zeros((self.n_species, 0))
+        return self.residual.loadings
+
+    def residual_covariance(self) -> torch.Tensor:
+        """Residual covariance ``Λ Λᵀ`` on the logit scale, shape (L, L) (zeros without factors)."""
+        return res.residual_covariance(self.residual_loadings())
+
+    def residual_correlation(self) -> torch.Tensor:
+        """``cov2cor(Λ Λᵀ)``, shape (L, L) (the identity without factors)."""
+        return res.residual_correlation(self.residual_loadings())
+
+    def latent_logits(self, x: torch.Tensor, n_latent: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decoder logits for the residual draws: ``z = mu`` or ``n_latent`` draws of ``z``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, n_features)
+        n_latent : int
+            1: the posterior mean (one decoder pass per site). More: that many
+            ``z ~ q_ψ(z|x)`` per site (``n_latent`` decoder passes per site).
+        generator : torch.Generator, optional
+
+        Returns
+        -------
+        Tensor of shape (n_latent, B, L)
+        """
+        if n_latent < 1:
+            raise InputDataError(f"n_latent must be >= 1, got {n_latent}")
+        if n_latent == 1:
+            return self.predict_logits(x).unsqueeze(0)
+        return self.sample_logits(x.repeat(n_latent, 1), generator).reshape(n_latent, x.shape[0], -1)
+
+    def residual_draw_logits(self, x: torch.Tensor, n_draws: int, generator: torch.Generator | None = None,
+                             n_latent: int = 1) -> torch.Tensor:
+        """Logits of ``n_draws`` joint draws per site: decoder logits plus ``Λ e``.
+
+        The decoder runs ``n_latent`` times per site (see :meth:`latent_logits`);
+        draw ``s`` uses latent ``s mod n_latent`` and its own ``e ~ N(0, I_K)``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, n_features)
+        n_draws : int
+        generator : torch.Generator, optional
+        n_latent : int
+
+        Returns
+        -------
+        Tensor of shape (n_draws, B, L), float32
+        """
+        d = self.latent_logits(x, n_latent, generator).float()
+        d = d[torch.arange(n_draws, device=d.device) % d.shape[0]]
+        lam = self.residual_loadings().float()
+        noise = torch.randn((n_draws, x.shape[0], lam.shape[1]), generator=generator, device=d.device)
+        flat = d.reshape(n_draws * x.shape[0], -1)
+        return res.residual_logits(flat, lam, noise.reshape(1, flat.shape[0], lam.shape[1])).reshape(d.shape)
+
+    def marginal_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """``E_e[σ(c · d + Λ e)]`` at ``z = mu`` (Gauss–Hermite; ≈ σ(d)), shape (B, L)."""
+        return res.marginal_probability(self.predict_logits(x), self.residual_loadings())
+
+    def conditional_proba(self, x: torch.Tensor, given: torch.Tensor, n_mc: int = 2000,
+                          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Occurrence probabilities given a partial checklist, at ``z = mu``.
+
+        See :func:`jsdm_hot.model.residual.conditional_probability`.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, n_features)
+        given : Tensor of shape (B, L)
+            1 / 0 for species recorded present / absent, NaN for unknown.
+        n_mc : int
+        generator : torch.Generator, optional
+
+        Returns
+        -------
+        prob : Tensor of shape (B, L)
+        ess : Tensor of shape (B,)
+        """
+        self._check(given, self.n_species, "given")
+        return res.conditional_probability(self.predict_logits(x), self.residual_loadings(), given, n_mc, generator)
+
+    def conditional_draws(self, x: torch.Tensor, given: torch.Tensor, n_draws: int, n_mc: int = 2000,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
+        """Joint draws given a partial checklist, at ``z = mu``, shape (n_draws, B, L), uint8."""
+        self._check(given, self.n_species, "given")
+        return res.conditional_draws(self.predict_logits(x), self.residual_loadings(), given, n_draws, n_mc, generator)

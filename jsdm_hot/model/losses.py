@@ -11,6 +11,10 @@ Choices (ours, where the paper is silent):
   averaged over the sites that have at least one present and one absent species;
   sites without such a pair contribute nothing (and do not count in the mean). If no
   site in the batch has a pair, the term is 0.
+* The residual term (not in the paper, :mod:`jsdm_hot.model.residual`) is the
+  negative Monte-Carlo log-likelihood of each site's species vector under the
+  residual factors, averaged over sites and divided by ``L``, so that with zero
+  loadings it equals the BCE of Eq 14.
 * KL (Eq 6) goes from the label branch to the feature branch,
   ``KL(q_φ(z|y) || q_ψ(z|x))``, as in MPVAE's code, after pooling each branch's
   subspaces (Eq 7-8: mean of means, mean of *variances*); it is summed over latent
@@ -25,6 +29,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from jsdm_hot.model.residual import mc_log_likelihood
+
 __all__ = [
     "bce_loss",
     "intermediate_bce_loss",
@@ -33,6 +39,7 @@ __all__ = [
     "pool_subspaces",
     "ranked_sites",
     "ranking_loss",
+    "residual_loss",
     "total_loss",
 ]
 
@@ -194,6 +201,28 @@ def kl_alignment(mu_y: torch.Tensor, logvar_y: torch.Tensor, mu_x: torch.Tensor,
     return kl.sum(dim=1).mean()
 
 
+def residual_loss(logits: torch.Tensor, y: torch.Tensor, loadings: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Negative Monte-Carlo log-likelihood with residual factors, per site and species.
+
+    ``-mean_i log p̂(y_i) / L`` with ``p̂`` from
+    :func:`jsdm_hot.model.residual.mc_log_likelihood`; equals :func:`bce_loss` when
+    ``loadings`` is 0.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, L)
+        Decoder logits of the feature branch.
+    y : Tensor of shape (B, L)
+    loadings : Tensor of shape (L, n_factors)
+    noise : Tensor of shape (M, B, n_factors)
+
+    Returns
+    -------
+    Tensor, scalar float32
+    """
+    return -mc_log_likelihood(logits, y, loadings, noise).mean() / logits.shape[-1]
+
+
 def total_loss(
     bce: torch.Tensor,
     intermediate_bce: torch.Tensor,
@@ -204,6 +233,10 @@ def total_loss(
     lambda1: float,
     lambda2: float,
     beta: float,
+    residual: torch.Tensor | None = None,
+    lambda_residual: float = 0.0,
 ) -> torch.Tensor:
-    """Eq 17: ``lambda0·bce + lambda1·intermediate_bce + lambda2·ranking + beta·kl``."""
-    return lambda0 * bce + lambda1 * intermediate_bce + lambda2 * ranking + beta * kl
+    """Eq 17: ``lambda0·bce + lambda1·intermediate_bce + lambda2·ranking + beta·kl``,
+    plus ``lambda_residual·residual`` when a residual term is given (ours)."""
+    total = lambda0 * bce + lambda1 * intermediate_bce + lambda2 * ranking + beta * kl
+    return total if residual is None else total + lambda_residual * residual

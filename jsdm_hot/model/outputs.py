@@ -46,6 +46,10 @@ class HotVAEOutput:
         Gaussian subspaces of the feature encoder.
     mu_y, logvar_y : Tensor of shape (B, K, D) or None
         Gaussian subspaces of the label encoder.
+    residual_noise : Tensor of shape (M, B, n_factors) or None
+        Draws of the residual factors ``e ~ N(0, I)`` for the Monte-Carlo
+        likelihood (:mod:`jsdm_hot.model.residual`); drawn in ``forward`` when
+        labels are given and the module has residual factors, else None.
     """
 
     logits_x: torch.Tensor
@@ -56,13 +60,15 @@ class HotVAEOutput:
     logvar_x: torch.Tensor
     mu_y: torch.Tensor | None = None
     logvar_y: torch.Tensor | None = None
+    residual_noise: torch.Tensor | None = None
 
 
 @dataclass
 class LossOutput:
     """The HOT-VAE objective (Eq 17) and its unweighted terms, all float32 scalars.
 
-    ``loss = lambda0 * bce + lambda1 * intermediate_bce + lambda2 * ranking + beta * kl``.
+    ``loss = lambda0 * bce + lambda1 * intermediate_bce + lambda2 * ranking + beta * kl
+    + lambda_residual * residual`` (the last term is ours, 0 without residual factors).
 
     Attributes
     ----------
@@ -76,6 +82,10 @@ class LossOutput:
         ``rank_x + rank_y`` (Eq 16).
     kl : Tensor, scalar
         KL alignment (Eq 6-8); 0 without the label branch.
+    residual : Tensor, scalar
+        Negative Monte-Carlo log-likelihood of the feature branch with residual
+        factors, per site and species (:func:`jsdm_hot.model.losses.residual_loss`);
+        0 when the module has none.
     """
 
     loss: torch.Tensor
@@ -83,6 +93,7 @@ class LossOutput:
     intermediate_bce: torch.Tensor
     ranking: torch.Tensor
     kl: torch.Tensor
+    residual: torch.Tensor = field(default_factory=lambda: torch.zeros(()))
 
     def as_floats(self) -> dict[str, float]:
         """Python floats of every term, for logging (synchronises with the device)."""
@@ -92,4 +103,5 @@ class LossOutput:
             "intermediate_bce": float(self.intermediate_bce.detach()),
             "ranking": float(self.ranking.detach()),
             "kl": float(self.kl.detach()),
+            "residual": float(self.residual.detach()),
         }

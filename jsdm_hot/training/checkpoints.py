@@ -1,8 +1,13 @@
 """Training checkpoints: weights, optimiser state, averaged weights, RNG state and early-stopping state, resumable.
 
-A checkpoint is two files in the checkpoint directory (safetensors + JSON, never
-pickle), rewritten atomically after every epoch: ``resume=True`` continues from
-it and reaches the same result as an uninterrupted run.
+A checkpoint is ONE safetensors file rewritten atomically after every epoch: the
+tensors, and the JSON state (epoch, history, early stopping, optimiser groups) in
+the file's own metadata, so weights and state always come from the same epoch —
+a process killed at any moment of the write leaves the previous epoch's complete
+checkpoint or the new one, never a mix. ``checkpoint.json`` beside it is a
+readable copy of the state written afterwards (never read back). Never pickle.
+``resume=True`` continues from it and reaches the same result as an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -16,15 +21,20 @@ from jsdm_hot.errors import ModelFileError
 from jsdm_hot.io import atomic_write_bytes, atomic_write_text
 from jsdm_hot.training.early_stopping import EarlyStopping
 
-__all__ = ["CHECKPOINT_WEIGHTS", "CHECKPOINT_STATE", "save_checkpoint", "load_checkpoint"]
+__all__ = ["CHECKPOINT_WEIGHTS", "CHECKPOINT_STATE", "has_checkpoint", "save_checkpoint", "load_checkpoint"]
 
 CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
 CHECKPOINT_STATE = "checkpoint.json"
 
 
+def has_checkpoint(ckpt_dir: Path) -> bool:
+    """Whether ``ckpt_dir`` holds a checkpoint to resume from."""
+    return (Path(ckpt_dir) / CHECKPOINT_WEIGHTS).exists()
+
+
 def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, epoch: int,
                     history: list, best_state: dict | None, seed: int, averaged=None) -> None:
-    """Write the state after ``epoch`` (weights first, then the JSON that points at them).
+    """Write the state after ``epoch``: one atomic safetensors file (state in its metadata), then a readable JSON copy.
 
     ``averaged`` (a :class:`torch.optim.swa_utils.AveragedModel`, optional) is saved with its count.
     """
@@ -44,11 +54,10 @@ def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, e
              "param_groups": opt["param_groups"], "has_best": best_state is not None,
              "optim_shapes": {pid: {n: list(torch.as_tensor(v).shape) for n, v in st.items()} for pid, st in opt["state"].items()}}
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    # weights first, then the JSON that points at them: a crash between the two
-    # leaves the previous JSON, which the loader checks against the epoch stored in the weights.
     tensors["meta.epoch"] = torch.tensor([epoch], dtype=torch.int64)
-    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors))
-    atomic_write_text(ckpt_dir / CHECKPOINT_STATE, json.dumps(state, default=float))
+    text = json.dumps(state, default=float)
+    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors, metadata={"state": text}))
+    atomic_write_text(ckpt_dir / CHECKPOINT_STATE, text)  # for people; resume reads the metadata
 
 
 def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, averaged=None):
@@ -62,12 +71,12 @@ def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, a
     best_state : dict of str to Tensor or None
         The best weights so far.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load as st_load
+    from safetensors import SafetensorError, safe_open
 
     try:
-        state = json.loads((ckpt_dir / CHECKPOINT_STATE).read_text())
-        tensors = st_load((ckpt_dir / CHECKPOINT_WEIGHTS).read_bytes())
+        with safe_open(str(ckpt_dir / CHECKPOINT_WEIGHTS), framework="pt") as fh:
+            state = json.loads((fh.metadata() or {})["state"])
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
         if int(tensors["meta.epoch"][0]) != state["epoch"]:
             raise ValueError("weights and state are from different epochs")
         module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})

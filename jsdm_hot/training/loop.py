@@ -47,7 +47,7 @@ import torch
 
 from jsdm_hot.metrics.mlc import micro_f1
 from jsdm_hot.training.batches import ArrayBatches
-from jsdm_hot.training.checkpoints import CHECKPOINT_STATE, load_checkpoint, save_checkpoint
+from jsdm_hot.training.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
 from jsdm_hot.training.config import TrainConfig, lr_factor
 from jsdm_hot.training.device import autocast
 from jsdm_hot.training.distributed import context, gather_rows, shard_bounds
@@ -301,7 +301,7 @@ def train_module(
     best_state: dict[str, torch.Tensor] | None = None
     start_epoch = 0
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if resume and ckpt is not None and (ckpt / CHECKPOINT_STATE).exists():
+    if resume and ckpt is not None and has_checkpoint(ckpt):
         last, history, best_state = load_checkpoint(ckpt, module, optimizer, stopper, averaged)
         start_epoch = last + 1
         logger.info("resumed from %s at epoch %d", ckpt, start_epoch)

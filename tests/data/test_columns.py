@@ -75,8 +75,9 @@ def test_species_named_by_list_or_prefix():
     df = _frame(site_id=["a", "b"], temp=[0.1, 0.2], sp_a=[1, 0], sp_b=[0, 1], other=[1, 1])
     roles = ColumnSpec(species=["sp_b", "sp_a"]).resolve(df)
     assert roles.species == ["sp_b", "sp_a"] and roles.covariates == ["temp", "other"]
-    assert roles.guessed  # the covariates were inferred
-    assert not ColumnSpec(species=["sp_a"], covariates=["temp"]).resolve(df).guessed
+    assert roles.guessed_covariates and not roles.guessed_species  # the covariates were inferred
+    named = ColumnSpec(species=["sp_a"], covariates=["temp"]).resolve(df)
+    assert not named.guessed_species and not named.guessed_covariates
     roles = ColumnSpec(species_prefix="sp_").resolve(df)
     assert roles.species == ["sp_a", "sp_b"] and roles.covariates == ["temp", "other"]
     with pytest.raises(InputDataError, match=r"no column starts with species prefix 'zz_' in d\.csv"):
@@ -89,7 +90,7 @@ def test_guessed_species_are_0_1_integer_or_boolean_columns():
                 Anas=[True, False, False])
     roles = ColumnSpec().resolve(df)
     # 0.0/1.0 floats and 0/1/3 counts are covariates
-    assert roles.species == ["Turdus", "Anas"] and roles.covariates == ["temp", "count"] and roles.guessed
+    assert roles.species == ["Turdus", "Anas"] and roles.covariates == ["temp", "count"] and roles.guessed_species
     with pytest.raises(InputDataError, match=r"found no 0/1 species columns in d\.csv; name them with --species-cols"):
         ColumnSpec().resolve(df[["site_id", "temp", "count"]], source="d.csv")
     assert ColumnSpec().resolve(df[["site_id", "temp"]], require_species=False).species == []

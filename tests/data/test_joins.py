@@ -82,7 +82,7 @@ def test_read_wide_csv_joins_tables_and_names_the_file_of_an_empty_covariate(tmp
     holes = _write(tmp_path / "holes.csv", pd.DataFrame({"cell": [1, 2], "elev": [10.0, np.nan]}))
     with pytest.raises(InputDataError, match=rf"covariate column 'elev' from {holes} is empty at data row 2 "
                                              r"\(site 's2'\) \(1 empty cells in all\)"):
-        read_wide_csv(data, covariates=[CovariateTable(holes, "cell")])
+        read_wide_csv(data, covariates=[CovariateTable(holes, "cell")], covariate_cols=["elev"])
 
 
 def test_join_table_onto_community_data(tmp_path):

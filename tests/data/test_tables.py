@@ -148,10 +148,18 @@ def test_nan_covariate_names_column_row_and_file(tmp_path):
     p = _write(tmp_path / "c.csv", "site_id,temp,rain,sp_a\na,0.5,1.0,1\nb,,2.0,0\n")
     with pytest.raises(InputDataError, match=r"covariate column 'temp' from .*c\.csv is empty at data row 2 \(site 'b'\) "
                                              r"\(1 empty cells in all\); covariates must be numbers"):
-        read_wide_csv(p)
+        read_wide_csv(p, covariate_cols=["temp", "rain"])
     q = _write(tmp_path / "t.csv", "site_id,temp,sp_a\na,0.5,1\nb,warm,0\n")
     with pytest.raises(InputDataError, match=r"covariate column 'temp' in .*t\.csv has non-numeric value 'warm' at row 2"):
         read_wide_csv(q, covariate_cols=["temp"])
+
+
+def test_guessed_covariates_leave_out_columns_with_empty_cells(tmp_path, caplog):
+    p = _write(tmp_path / "c.csv", "site_id,temp,rain,sp_a\na,0.5,1.0,1\nb,,2.0,0\n")
+    with caplog.at_level("WARNING"):
+        d = read_wide_csv(p)
+    assert d.covariates == ("rain",)
+    assert "left out of the covariates because they have empty cells" in caplog.text and "temp (1 empty" in caplog.text
 
 
 def test_duplicate_site_ids(tmp_path):

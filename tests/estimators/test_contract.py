@@ -40,7 +40,7 @@ TINY: dict[str, dict] = {
     "c2ae": {"hidden": 16},
     "rf": {"n_estimators": 20, "min_samples_leaf": (2, 5), "n_jobs": 1},
     "gbm": {"n_estimators": 50, "early_stopping_rounds": 10, "n_jobs": 1},
-    "maxent": {"feature_types": ("linear", "hinge")},
+    "maxent": {"feature_types": "lh"},
 }
 #: Models that cannot train without validation sites (``val_fraction=None`` raises).
 NEEDS_VALIDATION = {"hotvae"}

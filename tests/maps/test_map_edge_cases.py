@@ -316,16 +316,15 @@ def test_outline_errors(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the training range on real estimators
-def test_estimators_record_their_training_range_through_save_and_load(small_sim, tiny_config, tmp_path):
+def test_estimators_record_their_training_range_through_save_and_load(small_sim, tiny_params, tmp_path):
     """x_min_ / x_max_ (n_features,): the range of the training sites (HotVAE: the part not held out)."""
-    from dataclasses import replace
-
     from jsdm_hot import HotVAE
     from jsdm_hot.baselines import BinaryRelevanceLogistic
+    from jsdm_hot.data.splits import holdout_split
 
     data = small_sim.data
-    hot = HotVAE(replace(tiny_config, max_epochs=1), device="cpu", random_state=0).fit(data)
-    _, train = hot._holdout(data.n_sites)
+    hot = HotVAE(**{**tiny_params, "max_epochs": 1}, device="cpu", random_state=0).fit(data)
+    _, train = holdout_split(data.n_sites, hot.val_fraction, 0)
     np.testing.assert_array_equal(hot.x_min_, data.X[train].min(0))
     np.testing.assert_array_equal(hot.x_max_, data.X[train].max(0))
     base = BinaryRelevanceLogistic(val_fraction=0.2, random_state=0).fit(data)
@@ -342,17 +341,11 @@ def test_cli_map_standard_effort_points_outlines_and_mask(tmp_path, monkeypatch)
     import rasterio
     from typer.testing import CliRunner
 
-    import jsdm_hot
+    import jsdm_hot.registry
     from jsdm_hot.cli import app
 
     model = TinyModel(features=("temp", "duration_h", "time_sin"), x_min=(10.0, 0.1, -1.0), x_max=(20.0, 5.0, 1.0))
-
-    class FakeHotVAE:
-        @classmethod
-        def load(cls, path, device="auto"):
-            return model
-
-    monkeypatch.setattr(jsdm_hot, "HotVAE", FakeHotVAE, raising=False)
+    monkeypatch.setattr(jsdm_hot.registry, "load_model", lambda path, device="auto": model)
     df = _table()
     df["region"] = np.where(df["x"] < -81.5, 1.0, 0.0)  # the three western columns
     df.to_csv(tmp_path / "grid.csv", index=False)

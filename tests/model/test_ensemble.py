@@ -49,3 +49,24 @@ def test_members_must_agree_on_shapes():
         HotVAEEnsemble([HotVAEModule(3, 5, CFG), HotVAEModule(4, 5, CFG)])
     with pytest.raises(ValueError, match="at least one"):
         HotVAEEnsemble([])
+
+
+def test_residual_draws_alternate_members_and_loadings_average_covariances():
+    from jsdm_hot.model import residual as res
+
+    cfg = ModelConfig(**{**CFG.to_dict(), "residual_factors": 2})
+    torch.manual_seed(0)
+    a, b = HotVAEModule(3, 5, cfg).eval(), HotVAEModule(3, 5, cfg).eval()
+    with torch.no_grad():
+        for m, bias in ((a, -10.0), (b, 10.0)):
+            m.decoder.readout_bias.fill_(bias)
+            m.decoder.readout_weight.zero_()
+            m.residual.loadings.mul_(0.01)
+    ens = HotVAEEnsemble([a, b])
+    with torch.no_grad():
+        d = ens.residual_draw_logits(torch.randn(4, 3), 6, generator=torch.Generator().manual_seed(1))
+    assert d.shape == (6, 4, 5)
+    assert (d[0::2] < 0).all() and (d[1::2] > 0).all()  # draw s from member s mod 2
+    cov = (res.residual_covariance(a.residual_loadings()) + res.residual_covariance(b.residual_loadings())) / 2
+    torch.testing.assert_close(ens.residual_covariance(), cov)
+    assert ens.residual_loadings().shape == (5, 4)

@@ -109,7 +109,8 @@ def test_terms_and_formula_at_ebird_size():
     pred = forward_flops_per_site(cfg, p, L, mode="predict")
     assert pred["encoder_y"] == 0 and sum(pred[k] for k in DECODER_TERMS) == one_pass(1)
     train = training_flops_per_site(cfg, p, L)
-    assert train == {k: 3 * v for k, v in fwd.items()}
+    res = 2 * (2 * cfg.residual_mc * cfg.residual_factors * L)  # the residual likelihood's e Λᵀ and its gradient
+    assert res > 0 and train == {**{k: 3 * v for k, v in fwd.items()}, "residual": res, "total": 3 * fwd["total"] + res}
     assert 12e9 < train["total"] < 13e9  # ≈ 12.8 GFLOP per site and step (13.7 before the one-key shortcut)
 
 

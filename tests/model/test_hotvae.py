@@ -73,7 +73,10 @@ def test_training_loop_contract():
     assert m.n_species == L and m.n_features == P and m.config == _cfg()
     p = m.predict_proba(x)
     assert p.shape == (6, L) and p.dtype == torch.float32
-    torch.testing.assert_close(p, torch.sigmoid(m.predict_logits(x)))
+    # with residual factors the marginal over the residual; the paper's model: sigmoid of the logits
+    torch.testing.assert_close(p, m.marginal_proba(x))
+    paper = _module(residual_factors=0).eval()
+    torch.testing.assert_close(paper.predict_proba(x), torch.sigmoid(paper.predict_logits(x)))
     terms = m.loss(m(x, y), y)
     assert terms.loss.dim() == 0 and torch.isfinite(terms.loss)
 
@@ -147,8 +150,10 @@ def test_sample_logits_reproducible_and_joint():
 
 
 # -------------------------------------------------------------------- loss
-def test_loss_is_weighted_sum_of_terms():
-    m = HotVAEModule(P, L, _cfg(lambda0=0.7, lambda1=0.3, lambda2=100.0, beta=1e-2, n_layers=3))
+@pytest.mark.parametrize("K", [0, 2])
+def test_loss_is_weighted_sum_of_terms(K):
+    m = HotVAEModule(P, L, _cfg(lambda0=0.7, lambda1=0.3, lambda2=100.0, beta=1e-2, n_layers=3, residual_factors=K,
+                                lambda_residual=0.4))
     x, y = _data(n=8)
     m.eval()
     out = m(x, y)
@@ -161,9 +166,18 @@ def test_loss_is_weighted_sum_of_terms():
     torch.testing.assert_close(lo.intermediate_bce, inter)
     torch.testing.assert_close(lo.ranking, rank)
     torch.testing.assert_close(lo.kl, kl)
-    torch.testing.assert_close(lo.loss, 0.7 * bce + 0.3 * inter + 100.0 * rank + 1e-2 * kl)
+    paper = 0.7 * bce + 0.3 * inter + 100.0 * rank + 1e-2 * kl
+    if K == 0:  # the paper's Eq 17 exactly
+        assert out.residual_noise is None and lo.residual.item() == 0.0
+        torch.testing.assert_close(lo.loss, paper)
+    else:
+        assert out.residual_noise.shape == (m.config.residual_mc, 8, K)
+        resid = losses.residual_loss(out.logits_x, y, m.residual.loadings, out.residual_noise)
+        torch.testing.assert_close(lo.residual, resid)
+        torch.testing.assert_close(lo.loss, paper + 0.4 * resid)
+        assert 0.1 < resid.item() < 5.0
     assert lo.kl > 0 and lo.intermediate_bce > 0
-    assert set(lo.as_floats()) == {"loss", "bce", "intermediate_bce", "ranking", "kl"}
+    assert set(lo.as_floats()) == {"loss", "bce", "intermediate_bce", "ranking", "kl", "residual"}
 
 
 def test_loss_without_label_branch_has_zero_label_terms():
@@ -222,6 +236,93 @@ def test_bf16_autocast_cpu_loss_is_float32_and_finite():
     assert lo.loss.dtype == torch.float32 and torch.isfinite(lo.loss)
     lo.loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
+
+
+# ------------------------------------------------------ residual association
+def test_zero_residual_factors_is_the_paper_module():
+    """K = 0 adds nothing; K > 0 adds only the loadings and leaves every other tensor and output alone."""
+    paper, extra = _module(seed=3, residual_factors=0), _module(seed=3, residual_factors=2)
+    sd0, sd2 = paper.state_dict(), extra.state_dict()
+    assert paper.residual is None and not any(k.startswith("residual") for k in sd0)
+    assert set(sd2) - set(sd0) == {"residual.weight", "residual.gain"}
+    for k, v in sd0.items():
+        torch.testing.assert_close(sd2[k], v, rtol=0, atol=0)
+    x, y = _data(n=6)
+    for mode in ("eval", "train"):
+        getattr(paper, mode)(), getattr(extra, mode)()
+        torch.manual_seed(5)
+        out0 = paper(x, y)
+        torch.manual_seed(5)
+        out2 = extra(x, y)  # the residual noise is drawn after both latents
+        torch.testing.assert_close(out2.logits_x, out0.logits_x, rtol=0, atol=0)
+        torch.testing.assert_close(out2.logits_y, out0.logits_y, rtol=0, atol=0)
+        l0, l2 = paper.loss(out0, y), extra.loss(out2, y)
+        torch.testing.assert_close(l2.loss - extra.config.lambda_residual * l2.residual, l0.loss)
+    # without factors the residual queries describe independence
+    paper.eval()
+    torch.testing.assert_close(paper.residual_correlation(), torch.eye(L))
+    assert paper.residual_covariance().abs().sum() == 0
+    torch.testing.assert_close(paper.marginal_proba(x), torch.sigmoid(paper.predict_logits(x)))
+
+
+def test_residual_gradients_and_shard_noise():
+    m = _module(residual_factors=3).train()
+    x, y = _data(n=8)
+    m.loss(m(x, y), y).loss.backward()
+    assert m.residual.weight.grad is not None and m.residual.weight.grad.abs().sum() > 0
+    # distributed: the noise of rows 2:5 of an 8-row global batch is the slice of the global draw
+    torch.manual_seed(11)
+    full = m._residual_noise(8, x.device, None)
+    torch.manual_seed(11)
+    part = m._residual_noise(3, x.device, (2, 5, 8))
+    torch.testing.assert_close(part, full[:, 2:5])
+    # eval mode: one fixed set of draws shared by all sites, whatever the batching
+    m.eval()
+    whole = m._residual_noise(8, x.device, None)
+    torch.testing.assert_close(m._residual_noise(3, x.device, (2, 5, 8)), whole[:, :3])
+    torch.testing.assert_close(whole[:, 0], whole[:, 7])
+    m.train()
+    # global_counts rescale the residual term like the other batch means
+    m.eval()
+    out = m(x, y)
+    plain = m.loss(out, y)
+    scaled = m.loss(out, y, global_counts=(32, losses.ranked_sites(y) * 4, 4))
+    torch.testing.assert_close(scaled.residual, plain.residual)  # B · world / n_sites = 1
+    half = m.loss(out, y, global_counts=(64, losses.ranked_sites(y) * 4, 4))
+    torch.testing.assert_close(half.residual, plain.residual / 2)
+
+
+def test_residual_draw_logits_and_queries():
+    m = _module(residual_factors=2).eval()
+    x, _ = _data(n=5)
+    a = m.residual_draw_logits(x, 7, torch.Generator().manual_seed(1))
+    b = m.residual_draw_logits(x, 7, torch.Generator().manual_seed(1))
+    assert a.shape == (7, 5, L)
+    torch.testing.assert_close(a, b)
+    # z at the posterior mean: every draw is c · d + Λ e with the same d
+    from jsdm_hot.model.residual import logit_scale
+
+    lam = m.residual.loadings.detach()
+    base = m.predict_logits(x) * logit_scale(lam)
+    noise = torch.randn((7, 5, 2), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, base + noise @ lam.T)
+    # several latent draws: draw s uses latent s mod n_latent
+    lat = m.latent_logits(x, 3, torch.Generator().manual_seed(2))
+    assert lat.shape == (3, 5, L) and not torch.allclose(lat[0], lat[1])
+    c = m.residual_draw_logits(x, 7, torch.Generator().manual_seed(2), n_latent=3)
+    assert c.shape == (7, 5, L)
+    with pytest.raises(InputDataError, match="n_latent"):
+        m.latent_logits(x, 0)
+    given = torch.full((5, L), float("nan"))
+    given[:, 0] = 1.0
+    prob, ess = m.conditional_proba(x, given, n_mc=50, generator=torch.Generator().manual_seed(0))
+    assert prob.shape == (5, L) and ess.shape == (5,) and torch.all(prob[:, 0] == 1)
+    assert m.conditional_draws(x, given, 4, n_mc=50, generator=torch.Generator().manual_seed(0)).shape == (4, 5, L)
+    with pytest.raises(InputDataError, match="given"):
+        m.conditional_proba(x, given[:, :2])
+    cov = m.residual_covariance()
+    torch.testing.assert_close(cov, lam @ lam.T)
+    torch.testing.assert_close(m.residual_correlation().diagonal(), torch.ones(L))
 
 
 # ----------------------------------------------------------------- training

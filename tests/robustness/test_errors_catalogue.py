@@ -310,7 +310,8 @@ def e_data_02(tmp_path, request):
     from jsdm_hot.data.tables import read_wide_csv
 
     p = _wide(tmp_path, _WIDE.replace("4.0", ""))
-    err = _raises(InputDataError, f"covariate column 'temp' from {p} is empty at data row 2 (site 's2')", read_wide_csv, p)
+    err = _raises(InputDataError, f"covariate column 'temp' from {p} is empty at data row 2 (site 's2')", read_wide_csv, p,
+                  covariate_cols=["temp"])
     assert "covariates must be numbers — impute or drop them first" in str(err)
     for cell in ("inf", "-inf"):
         p = _wide(tmp_path, _WIDE.replace("4.0", cell))

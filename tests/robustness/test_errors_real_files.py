@@ -141,7 +141,7 @@ def e_csv_05(tmp_path):
 
 
 def e_csv_06(tmp_path):
-    _raises(InputDataError, "coordinate column 'longitude' in", _read, _d("ebird_roccupy") / "checklists.csv",
+    _raises(InputDataError, "coordinate columns ['lat'] in", _read, _d("ebird_roccupy") / "checklists.csv",
             lon_col="longitude", lat_col="lat")
 
 
@@ -177,7 +177,7 @@ def e_data_01(tmp_path):
 
 def e_data_02(tmp_path):
     path, species = _occ_with_effort(tmp_path)
-    _raises(InputDataError, f"covariate column 'effort_distance_km' in {path} has value nan at row", _read, path,
+    _raises(InputDataError, f"covariate column 'effort_distance_km' from {path} is empty at data row", _read, path,
             species_cols=species, covariate_cols=["duration_minutes", "effort_distance_km"])
 
 

@@ -69,12 +69,12 @@ def test_damaged_or_foreign_checkpoints_are_refused(tmp_path):
     other = toy_module(p=5)  # another architecture
     with pytest.raises(ModelFileError, match="cannot be resumed"):
         load_checkpoint(tmp_path, other, torch.optim.Adam(other.parameters()), EarlyStopping())
-    # a crash between the two writes: the JSON of another epoch than the weights
+    # the readable JSON copy is never read back: a stale one (a kill between the two writes) changes nothing
     state = json.loads((tmp_path / CHECKPOINT_STATE).read_text())
     state["epoch"] = 1
     (tmp_path / CHECKPOINT_STATE).write_text(json.dumps(state))
-    with pytest.raises(ModelFileError, match="different epochs"):
-        load_checkpoint(tmp_path, toy_module(), torch.optim.Adam(toy_module().parameters()), EarlyStopping())
+    fresh = toy_module()
+    assert load_checkpoint(tmp_path, fresh, torch.optim.Adam(fresh.parameters()), EarlyStopping())[0] == 0
     (tmp_path / CHECKPOINT_WEIGHTS).write_bytes(b"garbage")
     with pytest.raises(ModelFileError, match="delete it or fit without resume"):
         load_checkpoint(tmp_path, toy_module(), torch.optim.Adam(toy_module().parameters()), EarlyStopping())
