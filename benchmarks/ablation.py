@@ -90,8 +90,18 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str]] = {
 }
 
 
+def with_xy(data):
+    """``data`` with its coordinates (lon, lat) appended as two covariates (variants ending in ``@xy``)."""
+    from jsdm_hot.data.community import CommunityData
+
+    return CommunityData.from_arrays(np.hstack([data.X, data.coords.astype(float)]), data.Y, site_ids=data.site_ids,
+                                     species=data.species, covariates=[*data.covariates, "coord_lon", "coord_lat"],
+                                     coords=data.coords, crs=data.crs)
+
+
 def resolve(variant: str) -> tuple[str, dict[str, Any]]:
     """(model name, parameters over BASE) of a variant name, a "+" composition, or a JSON object."""
+    variant = variant.split("@")[0]
     if variant.startswith("{"):
         return "hotvae", json.loads(variant)
     parts = variant.split("+")
@@ -137,6 +147,8 @@ def run(dataset: str, variant: str, seed: int, split, extra: dict[str, Any] | No
     if model_name == "maxent" and dataset.startswith("roccupy"):
         params.setdefault("feature_types", "lh")
     train, val, test = split
+    if variant.endswith("@xy"):
+        train, val, test = with_xy(train), with_xy(val), with_xy(test)
     rec, model, _ = run_one(model_name, params, train, val, test, seed, return_fitted=True, ecology=True)
     yv = val.select_species(list(model.species_)).Y
     rec["val_loglik"] = validation_loglik(yv, model.predict_proba(val))

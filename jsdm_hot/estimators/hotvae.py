@@ -7,19 +7,8 @@ the label graph :func:`jsdm_hot.phylo.build_label_graph` (complete, co-occurrenc
 prior, phylogenetic from a Newick tree, or their combinations), the draws
 :mod:`jsdm_hot.estimators.posterior`.
 
-Data-aware defaults (``"auto"``), each resolved in ``fit`` and logged:
-
-* ``graph="auto"``: ``"phylo+prior"`` when a ``tree`` is given (related *or*
-  co-occurring species attend to each other; the best maF1 of the roccupy graph
-  ablation, ``benchmarks/results/graph_ablation.md``), else ``"complete"``.
-* ``lambda2="auto"`` (ranking-loss weight, Eq 16): 0 when the training sites hold
-  fewer than :data:`SPARSE_RICHNESS` species on average (checklist data), else 1
-  (the paper's grid minimum). On the sparse eBird roccupy checklists (about one
-  species per checklist) ``lambda2=1`` predicted a mean richness of 2.7–2.9
-  against 0.97 observed, ``lambda2=0`` 0.91 (issue 15); on the dense tarentaise
-  communities (nine species per site) ``lambda2=1`` was better (maF1 0.316 vs 0.303).
-* ``d_model="auto"``: the paper's 200 on a GPU; :data:`CPU_D_MODEL` on a CPU, so
-  a first fit on a laptop takes minutes, not a quarter of an hour.
+Data-aware defaults (``"auto"``) are rules of :mod:`jsdm_hot.estimators.auto`, resolved in
+``fit`` and logged.
 """
 
 from __future__ import annotations
@@ -32,6 +21,7 @@ import numpy as np
 import torch
 
 from jsdm_hot.errors import InputDataError, ModelFileError
+from jsdm_hot.estimators.auto import CPU_D_MODEL, SPARSE_RICHNESS
 from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.estimators.inputs import FitData
 from jsdm_hot.graph import LabelGraph
@@ -45,24 +35,9 @@ logger = logging.getLogger(__name__)
 
 #: Label graph kinds accepted by ``HotVAE(graph=...)``.
 GRAPH_KINDS = ("auto", "complete", "prior", "phylo", "phylo+prior", "phylo&prior")
-#: ``lambda2="auto"`` is 0 below this mean number of species per training site.
-SPARSE_RICHNESS = 3.0
-#: ``d_model="auto"`` on a CPU.
-CPU_D_MODEL = 64
-
 _MODEL_FIELDS = ModelConfig.field_names()
 _TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_delta", "grad_clip",
                  "optimizer", "lr_schedule", "warmup_epochs", "selection", "ema_decay")
-
-
-def _given_matrix(given, species) -> np.ndarray:
-    """A partial checklist as an array in ``species`` order (a DataFrame is matched by name; absent species NaN)."""
-    if hasattr(given, "columns"):
-        unknown = [c for c in map(str, given.columns) if c not in species]
-        if unknown:
-            raise InputDataError(f"given names species the model does not have: {unknown[:5]}")
-        return given.reindex(columns=list(species)).to_numpy(dtype=np.float64)
-    return np.asarray(given, dtype=np.float64)
 
 
 class HotVAE(JsdmEstimator):
@@ -277,19 +252,9 @@ class HotVAE(JsdmEstimator):
 
     def _model_config(self, richness: float, device: torch.device) -> ModelConfig:
         """The network settings with ``"auto"`` resolved from the mean training richness and the device."""
-        values = {k: getattr(self, k) for k in _MODEL_FIELDS}
-        if values["d_model"] == "auto":
-            values["d_model"] = 200 if device.type == "cuda" else CPU_D_MODEL
-            logger.info("d_model='auto': %d on %s", values["d_model"], device.type)
-        if values["lambda2"] == "auto":
-            if richness < SPARSE_RICHNESS:
-                values["lambda2"] = 0.0
-                logger.warning("lambda2='auto': 0 (no ranking loss) because the training sites hold %.2f species on "
-                               "average (< %g, sparse checklist-like data, where the ranking loss inflates richness); "
-                               "set lambda2 to override", richness, SPARSE_RICHNESS)
-            else:
-                values["lambda2"] = 1.0
-                logger.info("lambda2='auto': 1 (%.2f species per training site on average)", richness)
+        from jsdm_hot.estimators.auto import resolve_model_values
+
+        values = resolve_model_values({k: getattr(self, k) for k in _MODEL_FIELDS}, richness=richness, device=device)
         return ModelConfig(**values)
 
     # ------------------------------------------------------------------ graph
@@ -356,44 +321,21 @@ class HotVAE(JsdmEstimator):
         """``fit`` on a ParquetCommunity: statistics from one streaming pass, then training from disk."""
         import time
 
-        from jsdm_hot.data.splits import holdout_split
-        from jsdm_hot.data.streaming import ParquetCommunity
+        from jsdm_hot.estimators.streaming import stream_inputs
         from jsdm_hot.training.batches import ParquetBatches
 
         self._check_params()
         self._forget_fit()
-        species, cov_names = data.species, data.covariates
-        units = np.arange(data.n_units)
-        if X_val is None:
-            if data.n_units < 2 or self.val_fraction is None:
-                raise InputDataError(f"{data.path}: give validation data (X_val) or a parquet file with several row "
-                                     "groups and a val_fraction")
-            val_units, units = holdout_split(data.n_units, float(self.val_fraction), self.random_state)
-            val = data.read(val_units)
-        else:
-            val = X_val.read() if isinstance(X_val, ParquetCommunity) else X_val
-            if not getattr(val, "has_occurrences", False):
-                raise InputDataError("X_val for a parquet training set must be a CommunityData or ParquetCommunity "
-                                     "with occurrences")
-        Xv = val.align_covariates(cov_names).X
-        Yv = val.select_species(species).Y
-        stats = data.scan(units)
-        logger.info("streaming %d training sites in %d row groups from %s", stats.n_sites, units.size, data.path)
-        if label_graph is None:
-            kind = self.graph_kind()
-            if kind == "prior":
-                label_graph = LabelGraph.prior_from_counts(stats.cooccurrence, species)
-            elif kind == "complete":
-                label_graph = LabelGraph.complete(species)
-            else:
-                raise InputDataError(f"graph {kind!r} needs the in-memory path; streaming supports complete or prior")
-        self._set_inputs(species, cov_names, None, None, stats=(stats.x_mean, stats.x_scale, stats.x_min, stats.x_max))
-        source = ParquetBatches(data, units, stats.x_mean, stats.x_scale)
-        xv = self._standardise(Xv)
+        s = stream_inputs(data, X_val, val_fraction=self.val_fraction, seed=self.random_state,
+                          graph_kind=self.graph_kind(), label_graph=label_graph)
+        st = s.stats
+        self._set_inputs(data.species, data.covariates, None, None, stats=(st.x_mean, st.x_scale, st.x_min, st.x_max))
+        xv = self._standardise(s.X_val)
         t0 = time.perf_counter()
-        self._train(source, None, xv, Yv, label_graph, prevalence=stats.prevalence)
+        self._train(ParquetBatches(data, s.units, st.x_mean, st.x_scale), None, xv, s.Y_val, s.label_graph,
+                    prevalence=st.prevalence)
         self.fit_seconds_ = time.perf_counter() - t0
-        self._set_thresholds(xv, Yv)
+        self._set_thresholds(xv, s.Y_val)
         return self
 
     def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
@@ -489,7 +431,7 @@ class HotVAE(JsdmEstimator):
             return super().predict_proba(X, as_frame=as_frame)
         from jsdm_hot.estimators.base import DEFAULT_CHUNK
         from jsdm_hot.estimators.inputs import chunk_seed
-        from jsdm_hot.estimators.posterior import check_given, conditional
+        from jsdm_hot.estimators.posterior import check_given, conditional, given_matrix
 
         if self.model_config_.residual_factors == 0:
             raise InputDataError("conditional prediction (given=) needs the residual association: fit with "
@@ -498,7 +440,7 @@ class HotVAE(JsdmEstimator):
             raise InputDataError("conditional prediction (given=) is not available for an ensemble (n_members > 1): "
                                  "fit with n_members=1")
         Xs = self._features_for_predict(X)
-        g = check_given(_given_matrix(given, self.species_), Xs.shape[0], self.species_)
+        g = check_given(given_matrix(given, self.species_), Xs.shape[0], self.species_)
         parts = [conditional(self.module_, Xs[a:a + DEFAULT_CHUNK], g[a:a + DEFAULT_CHUNK], n_mc=int(n_mc),
                              seed=chunk_seed(seed, i), device=self.device_)[0]
                  for i, a in enumerate(range(0, Xs.shape[0], DEFAULT_CHUNK))]
