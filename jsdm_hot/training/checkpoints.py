@@ -1,4 +1,4 @@
-"""Training checkpoints: weights, Adam state, RNG state and early-stopping state, resumable.
+"""Training checkpoints: weights, optimiser state, averaged weights, RNG state and early-stopping state, resumable.
 
 A checkpoint is ONE safetensors file rewritten atomically after every epoch: the
 tensors, and the JSON state (epoch, history, early stopping, optimiser groups) in
@@ -45,8 +45,11 @@ def has_checkpoint(ckpt_dir: Path) -> bool:
 
 
 def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, epoch: int,
-                    history: list, best_state: dict | None, seed: int) -> None:
-    """Write the state after ``epoch``: one atomic safetensors file (state in its metadata), then a readable JSON copy."""
+                    history: list, best_state: dict | None, seed: int, averaged=None) -> None:
+    """Write the state after ``epoch``: one atomic safetensors file (state in its metadata), then a readable JSON copy.
+
+    ``averaged`` (a :class:`torch.optim.swa_utils.AveragedModel`, optional) is saved with its count.
+    """
     from safetensors.torch import save as st_save
 
     tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
@@ -56,6 +59,8 @@ def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, e
     for pid, st in opt["state"].items():
         for name, val in st.items():
             tensors[f"optim.{pid}.{name}"] = torch.as_tensor(val).detach().cpu().contiguous().reshape(-1) if name == "step" else val.detach().cpu().contiguous()
+    if averaged is not None:
+        tensors.update({f"avg.{k}": v.detach().cpu().contiguous().reshape(v.shape) for k, v in averaged.state_dict().items()})
     tensors["rng.torch"] = torch.get_rng_state()
     state = {"epoch": epoch, "seed": seed, "history": history, "early_stopping": stopper.state_dict(),
              "param_groups": opt["param_groups"], "has_best": best_state is not None,
@@ -68,8 +73,8 @@ def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, e
     atomic_write_text(ckpt_dir / CHECKPOINT_STATE, text)  # for people; resume reads the metadata
 
 
-def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
-    """Restore ``module``, ``optimizer``, ``stopper`` and the torch RNG in place.
+def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, averaged=None):
+    """Restore ``module``, ``optimizer``, ``stopper``, ``averaged`` (if given) and the torch RNG in place.
 
     Returns
     -------
@@ -98,6 +103,11 @@ def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
                 _, pid, name = k.split(".", 2)
                 opt_state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v
         optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        if averaged is not None:
+            avg = {k[4:]: v for k, v in tensors.items() if k.startswith("avg.")}
+            if not avg:
+                raise KeyError("averaged weights (the checkpoint was written without ema_decay)")
+            averaged.load_state_dict(avg)
         torch.set_rng_state(tensors["rng.torch"])
         stopper.load_state_dict(state["early_stopping"])
     except (OSError, json.JSONDecodeError, KeyError, RuntimeError, ValueError, SafetensorError) as exc:

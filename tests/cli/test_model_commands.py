@@ -204,3 +204,19 @@ def test_predict_given_a_partial_checklist(workflow, tmp_path):
     res = runner.invoke(app, ["predict", str(tmp_path / "br"), str(workflow / "ex" / "community.csv"), "--given",
                               str(tmp_path / "given.csv"), "--out", str(tmp_path / "x.csv")])
     assert res.exit_code != 0 and "--given needs a model with a residual association" in str(res.exception)
+
+
+def test_fit_tune_saves_the_best_trial_and_records_the_trials(workflow, tmp_path):
+    pytest.importorskip("optuna")
+    from jsdm_hot import HotVAE
+
+    res = _ok(["fit", workflow / "ex" / "community.csv", "--out", tmp_path / "tuned", "--epochs", 2, "--d-model", 16,
+               "--set", "n_heads=2", "--tune", "--tune-budget", 1e-3, "--test-frac", 0, "--no-progress"])
+    assert "tuning: 1 trials" in res.output  # the budget is spent: the defaults only
+    model = HotVAE.load(tmp_path / "tuned")
+    trials = model.metadata_["tuning"]
+    assert len(trials) == 1 and trials[0]["trial"] == 0 and trials[0]["best_epoch"] == model.best_epoch_
+    assert model.max_epochs == 2 and model.model_config_.d_model == 16
+    bad = runner.invoke(app, ["fit", str(workflow / "ex" / "community.csv"), "--out", str(tmp_path / "x"),
+                              "--tune", "--stream"])
+    assert bad.exit_code != 0 and "--tune searches in memory" in str(bad.exception)
