@@ -33,8 +33,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = [f"{n}x{L}" for n in (250, 1000, 4000) for L in (20, 50, 100)]
 

@@ -125,6 +125,14 @@ class HotVAEModule(nn.Module):
             if enc.latent_dim != config.latent_dim:
                 raise InputDataError(f"{name} has latent_dim={enc.latent_dim}, config.latent_dim={config.latent_dim}")
         self.decoder = HotDecoder(L, config.latent_dim, config.d_model, config.n_layers, config.n_heads, config.dropout)
+        if self.encoder_x.n_subspaces == 1 and self.encoder_y.n_subspaces == 1:
+            # one latent node per branch: every feature→label attention weight is 1 and the query/key
+            # projections never run (MultiHeadAttention._single_key). Frozen, so neither the optimiser
+            # nor DistributedDataParallel waits for gradients they never get; kept in the state so
+            # model files keep one layout.
+            for layer in self.decoder.layers:
+                layer.cross_attn.q_proj.requires_grad_(False)
+                layer.cross_attn.k_proj.requires_grad_(False)
         # created last, so every other parameter starts as in the paper's module for the same seed
         self.residual = res.ResidualAssociation(L, config.residual_factors) if config.residual_factors > 0 else None
         self.direct = make_direct_path(n_features, L, config)  # None: the paper's model
