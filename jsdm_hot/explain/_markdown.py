@@ -81,8 +81,10 @@ def _training(card) -> list[str]:
         ep += f"; last validation maF1 {t['last_val_maf1']:.3f}"
     out.append(ep + ".")
     secs = t.get("time_seconds") or {}
-    out.append("- Training time: " + ("; ".join(f"{k} {v:.1f} s (sum over epochs)" for k, v in secs.items())
-                                      if secs else "not recorded in the training history") + ".")
+    fit_s = t.get("fit_seconds")
+    parts = ([f"fit {fit_s:.1f} s (wall clock, hold-out split to thresholds)"] if fit_s is not None and fit_s == fit_s
+             else []) + [f"{k} {v:.1f} s (sum over epochs)" for k, v in secs.items()]
+    out.append("- Training time: " + ("; ".join(parts) if parts else "not recorded") + ".")
     out += ["", "<details><summary>All parameters</summary>", ""]
     out += table(sorted(t["params"].items()), ["parameter", "value"]) + ["", "</details>", ""]
     return out
