@@ -23,12 +23,14 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/jsdm-hot simulate $(DEMO)/example --seed 0
-	$(VENV)/bin/jsdm-hot fit $(DEMO)/example/community.csv --tree $(DEMO)/example/tree.nwk --graph phylo+prior \
+	$(VENV)/bin/jsdm-hot fit $(DEMO)/example/community.csv --tree $(DEMO)/example/tree.nwk \
 		--out $(DEMO)/model --overwrite --epochs 60 --patience 15 --d-model 64 --draws 100 \
 		--report $(DEMO)/report --no-progress
 	$(VENV)/bin/jsdm-hot map $(DEMO)/model $(DEMO)/example/grid.csv --out $(DEMO)/maps \
-		--layers richness,uncertainty,community --draws 100
-	@echo "demo written to $(DEMO)/ (model, report, maps)"
+		--layers richness,uncertainty,community,extrapolation --draws 100 --overwrite
+	$(VENV)/bin/jsdm-hot explain $(DEMO)/model $(DEMO)/example/community.csv --out $(DEMO)/explain \
+		--tree $(DEMO)/example/tree.nwk --draws 20 --repeats 3
+	@echo "demo written to $(DEMO)/ (model, report, maps, explain/model_card.md)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jsdm_hot tests benchmarks

@@ -18,11 +18,16 @@ held-out sites are scored:
   (Monte Carlo, 4,000 draws of ``e``, ``z`` at the posterior mean);
 * ``auc_marg`` / ``auc_cond``: macro AUC over the hidden half of the species
   (a seeded random half), predicted from the covariates alone or also from the
-  observed other half (:func:`jsdm_hot.posterior.conditional_proba`); with
+  observed other half (``HotVAE.predict_proba(X, given=...)``); with
   ``residual_sd`` 1 (correlation present) and 0 (absent).
 
+The two draw modes are those of one fitted model: ``model.set_params(draws="residual")``
+and ``draws="latent"`` (:meth:`jsdm_hot.HotVAE.iter_samples`, one chunk of all
+held-out sites).
+
 ``--timing`` times both draw modes with the real decoder (random weights; d_model
-200, 2 layers, 100 species, 30 covariates, 100 draws) on CPU.
+200, 2 layers, 100 species, 30 covariates, 100 draws) on CPU, with the functions of
+``benchmarks/posterior_speed.py`` (which times them streamed and collected).
 
 Usage::
 
@@ -45,10 +50,9 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jsdm_hot import HotVAE, HotVAEConfig
+from jsdm_hot import HotVAE
 from jsdm_hot.data.simulate import simulate_community
 from jsdm_hot.model.residual import mc_log_likelihood
-from jsdm_hot.posterior import conditional_proba, iter_draws, sample_residual_draws
 
 N_DRAWS = 200
 #: Design sweep points (residual_factors, lambda_residual).
@@ -56,11 +60,20 @@ DESIGN = [(0, 1.0), (1, 1.0), (2, 1.0), (4, 1.0), (2, 0.3), (2, 3.0), (2, 10.0),
 N_TRUTH = 4000
 
 
-def _config(args, **kw) -> HotVAEConfig:
-    base = dict(d_model=args.d_model, n_heads=2, latent_dim=8, encoder_hidden=64, max_epochs=args.epochs,
-                patience=args.epochs, batch_size=64)
-    base.update(kw)
-    return HotVAEConfig(**base)
+def _params(args, **kw) -> dict:
+    """HotVAE's flat parameters of the benchmark (``kw`` overrides)."""
+    return {**dict(d_model=args.d_model, n_heads=2, latent_dim=8, encoder_hidden=64, max_epochs=args.epochs,
+                   patience=args.epochs, batch_size=64, device="cpu"), **kw}
+
+
+def _draws(model: HotVAE, X: np.ndarray, mode: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``N_DRAWS`` joint draws and their probabilities (n_draws, n_sites, L) of ``X`` in draw mode ``mode``."""
+    model.set_params(draws=mode)
+    try:
+        (_, draws, prob), = list(model.iter_samples(X, N_DRAWS, seed=seed, chunk_size=len(X), return_prob=True))
+    finally:
+        model.set_params(draws="auto")
+    return draws, prob
 
 
 def _interval_cover(rich_draws: np.ndarray, observed: np.ndarray) -> float:
@@ -96,23 +109,24 @@ def evaluate(model: HotVAE, sim, train: np.ndarray, test: np.ndarray, seed: int,
     iu = np.triu_indices(L, 1)
     out: dict[str, float] = {"best_epoch": model.best_epoch_,
                              "val_maf1": max(h["val_maf1"] for h in model.history_)}
-    cov = module.residual_covariance().detach().cpu().numpy()
-    cor = module.residual_correlation().detach().cpu().numpy()
+    cov = model.residual_covariance_.to_numpy()
+    cor = model.residual_correlation_.to_numpy()
     true = sim.truth.residual_corr[iu]
     if sim.truth.params["residual_sd"] > 0 and cov.any():
         out["pearson_corr"] = float(np.corrcoef(true, cor[iu])[0, 1])
         out["pearson_cov"] = float(np.corrcoef(true, cov[iu])[0, 1])
     out["diag_mean"] = float(np.diag(cov).mean())
-    x = model._prepare_X(sim.data.X[test])
+    Xt = sim.data.X[test]
+    x = model._features_for_predict(Xt)  # standardised, for the module's joint likelihood below
     Y = sim.data.Y[test]
     rich = Y.sum(1)
-    (_, draws, prob), = list(_iter_res(module, x, seed))
-    marg = model.predict_proba(sim.data.X[test])
+    draws, prob = _draws(model, Xt, "residual", seed)
+    marg = model.predict_proba(Xt)
     out["marg_gap"] = float(np.abs(prob.mean(0) - marg).mean())
     out["var_ratio_res"] = _var_ratio(draws, prob)
     out["cover90_res"] = _interval_cover(draws.sum(-1), rich)
     if latent:
-        (_, ld, lp), = list(iter_draws(module, x, N_DRAWS, seed=seed, chunk_size=len(x), return_prob=True))
+        ld, lp = _draws(model, Xt, "latent", seed)
         out["var_ratio_lat"] = _var_ratio(ld, lp)
         out["marg_gap_lat"] = float(np.abs(lp.mean(0) - marg).mean())
         out["cover90_lat"] = _interval_cover(ld.sum(-1), rich)
@@ -129,7 +143,7 @@ def evaluate(model: HotVAE, sim, train: np.ndarray, test: np.ndarray, seed: int,
     hidden = np.random.default_rng(seed).permutation(L)[: L // 2]
     given = Y.astype(np.float64)
     given[:, hidden] = np.nan
-    cond, _ = conditional_proba(module, x, given, n_mc=4000, seed=seed)
+    cond = model.predict_proba(Xt, given=given, n_mc=4000, seed=seed) if model.has_residual_association else marg
     out["auc_marg"] = _macro_auc(Y[:, hidden], marg[:, hidden])
     out["auc_cond"] = _macro_auc(Y[:, hidden], cond[:, hidden])
     # the generating model's own marginal and conditional predictions (the ceiling)
@@ -140,19 +154,13 @@ def evaluate(model: HotVAE, sim, train: np.ndarray, test: np.ndarray, seed: int,
     return out
 
 
-def _iter_res(module, x, seed):
-    from jsdm_hot.posterior import iter_residual_draws
-
-    return iter_residual_draws(module, x, N_DRAWS, seed=seed, chunk_size=len(x), return_prob=True)
-
-
 def run_one(args, seed: int, residual_sd: float = 1.0, latent: bool = True, **cfg) -> dict:
     n = args.sites + args.test_sites
     sim = simulate_community(n_sites=n, n_species=args.species, seed=seed, n_interactions=0, residual_sd=residual_sd, n_mc=1)
     perm = np.random.default_rng(seed).permutation(n)
     train, test = np.sort(perm[: args.sites]), np.sort(perm[args.sites:])
     t0 = time.perf_counter()
-    model = HotVAE(_config(args, **cfg), random_state=seed).fit(sim.data.subset(train))
+    model = HotVAE(**_params(args, **cfg), random_state=seed).fit(sim.data.subset(train))
     fit_s = time.perf_counter() - t0
     res = evaluate(model, sim, train, test, seed, latent=latent)
     res.update(seed=seed, residual_sd=residual_sd, fit_s=fit_s, **cfg)
@@ -168,7 +176,7 @@ def _experiments(args) -> list[str]:
         residual.logit_scale = lambda lam: torch.ones(lam.shape[0], device=lam.device)
         notes += ["**Experiment: no c_l scale** (logit = d + Λe; `--no-marginal-scale`).", ""]
     if args.select_last_epoch:
-        import jsdm_hot.train as train
+        from jsdm_hot.training import early_stopping as train
 
         def update(self, score, epoch):
             self.best_score, self.best_epoch = float(score), int(epoch)
@@ -181,20 +189,18 @@ def _experiments(args) -> list[str]:
 
 def timing(threads: int, n_sites: int = 50, n_draws: int = 100) -> list[dict]:
     """Site-draws/s of the latent (paper) and residual draw modes, real decoder, random weights."""
-    from jsdm_hot.model import HotVAEModule
-    from jsdm_hot.posterior import sample_draws
+    import sys
 
-    torch.manual_seed(0)
-    module = HotVAEModule(30, 100, HotVAEConfig(d_model=200, n_layers=2, residual_factors=2)).eval()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from posterior_speed import make_module, time_mode  # sibling benchmark script
+
+    module = make_module(100)
     x = np.random.default_rng(0).normal(size=(n_sites, 30)).astype(np.float32)
     rows = []
-    for mode, fn in (("latent (paper: one decoder pass per draw)", lambda: sample_draws(module, x, n_draws, seed=0)),
-                     ("residual (one decoder pass per site)", lambda: sample_residual_draws(module, x, n_draws, seed=0))):
-        fn()  # warm-up
-        t0 = time.perf_counter()
-        d = fn()
-        s = time.perf_counter() - t0
-        rows.append({"mode": mode, "seconds": s, "site_draws_s": d.shape[0] * d.shape[1] / s})
+    for mode, label in (("latent", "latent (paper: one decoder pass per draw)"),
+                        ("residual", "residual (one decoder pass per site)")):
+        s, _ = time_mode(module, x, n_draws, mode, keep=True)
+        rows.append({"mode": label, "seconds": s, "site_draws_s": n_sites * n_draws / s})
     return rows
 
 
@@ -242,7 +248,7 @@ def main() -> None:
                     help="experiment: logit = d + Λe without the c_l scale (patches jsdm_hot.model.residual.logit_scale)")
     ap.add_argument("--select-last-epoch", action="store_true",
                     help="experiment: keep the last epoch's weights instead of the best validation-maF1 epoch "
-                         "(patches jsdm_hot.train.EarlyStopping.update)")
+                         "(patches jsdm_hot.training.early_stopping.EarlyStopping.update)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -250,7 +256,7 @@ def main() -> None:
     if args.quick:
         args.sites, args.test_sites, args.species, args.epochs, args.seeds = 200, 100, 8, 2, args.seeds[:1]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    head = [f"# Residual association: recovery, draws, conditional prediction (`benchmarks/residual_recovery.py`)", "",
+    head = ["# Residual association: recovery, draws, conditional prediction (`benchmarks/residual_recovery.py`)", "",
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}; {platform.machine()} CPU, "
             f"torch {torch.__version__} with {args.threads} thread(s); no GPU.", "",
             f"Simulator: {args.sites} training + {args.test_sites} held-out sites × {args.species} species, "

@@ -37,7 +37,7 @@ def explain(
                                          "--test-frac is 0 and the model records no ranges."),
     grid: Optional[Path] = typer.Option(None, "--grid", help="Table of map cells (CSV/parquet with covariate columns): "
                                         "share of cells outside the training range."),
-    tree: Optional[Path] = typer.Option(None, "--tree", help="Newick tree ordering the association heatmap."),
+    tree: Optional[Path] = typer.Option(None, "--tree", help="Newick tree ordering the association heatmap (default: the tree the model was fitted with, when it records one)."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of species display names (scientific_name, "
                                           "common_name columns, or the first two columns)."),
     covariate_labels: Optional[Path] = typer.Option(None, "--covariate-labels", help="CSV of covariate axis labels "

@@ -47,12 +47,19 @@ def fit(
     test_frac: float = typer.Option(0.2, "--test-frac", help="Share of sites held out for the test report (0 = none)."),
     split: str = typer.Option("random", "--split", help="How to hold out test sites: random | spatial | temporal."),
     block_km: float = typer.Option(50.0, "--block-km", help="Block size of the spatial split, km."),
-    epochs: int = typer.Option(200, "--epochs", help="Maximum epochs (early stopping on validation maF1)."),
-    patience: int = typer.Option(20, "--patience", help="Epochs without improvement before stopping."),
-    batch_size: int = typer.Option(128, "--batch-size"),
-    d_model: str = typer.Option("auto", "--d-model", help="Decoder width d (paper grid 100, 200, 512); auto: 200 on a GPU, 64 on a CPU."),
-    n_layers: int = typer.Option(2, "--layers", help="Decoder layers (paper grid 2-5)."),
-    lr: float = typer.Option(7.5e-4, "--lr"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs (default: HotVAE's max_epochs; "
+                                         "early stopping on the validation score)."),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Epochs without improvement before stopping "
+                                           "(default: HotVAE's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Default: HotVAE's batch_size."),
+    d_model: str = typer.Option("auto", "--d-model", help="Decoder width d (paper grid 100, 200, 512); auto: 200 on a "
+                                "GPU, smaller on a CPU (HotVAE docstring)."),
+    n_layers: Optional[int] = typer.Option(None, "--layers", help="Decoder layers (paper grid 2-5; default HotVAE's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: HotVAE's)."),
+    tune: bool = typer.Option(False, "--tune", help="Search hyper-parameters on the validation sites (optuna, "
+                              "jsdm-hot[tune]) within --tune-budget; the best trial's model is saved, the trials "
+                              "are printed and recorded in the model's metadata."),
+    tune_budget: float = typer.Option(600.0, "--tune-budget", help="Wall-time budget of --tune, seconds."),
     lambda2: str = typer.Option("auto", "--lambda2", help="Weight of the ranking loss (Eq 16); auto: 0 on sparse "
                                 "checklist data (< 3 species per site on average), else 1."),
     set_: Optional[List[str]] = c.Set,
@@ -62,7 +69,9 @@ def fit(
                                 "`torchrun --nproc-per-node N -m jsdm_hot.cli fit ...` yourself (docs/scaling.md)."),
     seed: int = typer.Option(0, "--seed"),
     draws: int = typer.Option(100, "--draws", help="Joint posterior draws for the test report."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write the test-set evaluation report (tables, plots) here."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the test-set evaluation report (tables, plots) here; "
+                                          "with a residual association also residual_correlation.csv/.png (ordered by "
+                                          "the tree of --tree, else by clustering) and residual_pairs.csv."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model directory."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Checkpoint directory (written every epoch)."),
     resume: bool = typer.Option(False, "--resume", help="Resume training from --checkpoint."),
@@ -89,13 +98,16 @@ def fit(
         raise InputDataError(f"{out} already exists; pass --overwrite to replace it")
     if devices < 1:
         raise InputDataError(f"--devices must be >= 1, got {devices}")
+    if tune and (stream or devices > 1):
+        raise InputDataError("--tune searches in memory in one process: drop --stream and --devices")
     if devices > 1 and not distributed.launched_by_torchrun():
         raise typer.Exit(_relaunch_under_torchrun(devices))
     ctx = distributed.init_from_env(device)
     params = dict(max_epochs=epochs, patience=patience, batch_size=batch_size, d_model=c.parse_value(d_model),
                   n_layers=n_layers, lr=lr, lambda2=c.parse_value(lambda2), graph=graph, tree=tree,
                   synonyms=synonyms, tree_unmatched=tree_unmatched, phylo_k=phylo_k, val_fraction=val_frac,
-                  device=device, random_state=seed, progress=progress, checkpoint_dir=checkpoint)
+                  device=device, random_state=seed, progress=progress and not tune, checkpoint_dir=checkpoint)
+    params = {k: v for k, v in params.items() if v is not None or k in ("tree", "synonyms", "checkpoint_dir")}
     params.update(c.parse_assignments(set_))
     model = HotVAE(**params)
     columns = c.column_spec(species_cols, species_prefix, covariate_cols, site_col, lon_col, lat_col)
@@ -108,14 +120,39 @@ def fit(
     community = c.load_data(data, columns, covariates=covariates, join_on=join_on, sampling=sampling)
     logger.info("loaded %r", community)
     train, test = train_test_split(community, test_frac, kind=split, block_km=block_km, seed=seed)
-    model.fit(train, resume=resume)
     meta = {"data": str(data), "split": split, "test_fraction": test_frac, "seed": seed,
             "train_site_ids": list(train.site_ids), "test_site_ids": [] if test is None else list(test.site_ids)}
+    if tune:
+        model, meta["tuning"] = _tune(train, params, tune_budget, seed)
+    else:
+        model.fit(train, resume=resume)
     if not _save_on_main(model, out, overwrite, ctx, meta):
         return
     if test is not None:
         _report(model, test, draws=draws, seed=seed, report=report, title=f"held-out test sites ({test.n_sites})",
                 progress=progress)
+
+
+def _tune(train, params: dict, budget: float, seed: int):
+    """``fit --tune``: the search, a table of the trials; returns the best model and the trials as records."""
+    from rich.table import Table
+
+    from jsdm_hot.estimators.tuning import tune
+
+    fixed = {k: v for k, v in params.items() if k != "random_state"}
+    _console().print(f"tuning HOT-VAE on the validation sites for up to {budget:.0f} s ...")
+    result = tune(train, budget_seconds=budget, params=fixed, random_state=seed,
+                  callback=lambda r: _console().print(f"  trial {r['trial']}: validation log-likelihood "
+                                                      f"{r['val_loglik']:.5f}, maF1 {r['val_maf1']:.4f} "
+                                                      f"({r['seconds']:.0f} s)"))
+    table = Table(title=f"tuning: {len(result.trials)} trials (best: trial "
+                        f"{int(result.trials['score'].idxmax())})")
+    for col in result.trials.columns:
+        table.add_column(str(col), justify="right")
+    for row in result.trials.itertuples(index=False):
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    _console().print(table)
+    return result.model, result.trials.to_dict(orient="records")
 
 
 def _save_on_main(model, out: Path, overwrite: bool, ctx, metadata: dict) -> bool:
@@ -165,6 +202,10 @@ def _report(model, data, *, draws: int, seed: int, report: Optional[Path], title
                        {f"{g} {m} ({b} is better)": float(v) for g, m, v, b in
                         table.loc[table["group"] != "mlc", ["group", "metric", "value", "better"]].itertuples(index=False)})
         write_report(table, report, model=model, data=data, n_draws=draws, seed=seed)
+        if model.has_residual_association:
+            from jsdm_hot.explain.associations import write_residual_associations
+
+            write_residual_associations(model, report)
         _console().print(f"wrote evaluation report to [bold]{report}[/bold]")
 
 
@@ -187,6 +228,11 @@ def predict(
     data: Path = typer.Argument(..., help="Sites to predict at (CSV/TSV/parquet with the training covariates)."),
     out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV of per-species probabilities."),
     binary: bool = typer.Option(False, "--binary", help="Write 0/1 predictions (validation thresholds) instead of probabilities."),
+    given: Optional[Path] = typer.Option(None, "--given", help="Partial checklist table (site id column + species "
+                                         "columns of 1 = recorded present, 0 = recorded absent, empty = unknown; "
+                                         "species or sites it lacks are unknown): write the probabilities given it. "
+                                         "Needs a model with a residual association (HotVAE, residual_factors > 0)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws of --given."),
     standard_effort: bool = c.StandardEffort,
     effort: Optional[List[str]] = c.Effort,
     device: str = typer.Option("auto", "--device"),
@@ -196,17 +242,28 @@ def predict(
     covariates: Optional[List[str]] = c.Covariates,
     join_on: Optional[str] = c.JoinOn,
 ) -> None:
-    """Predict occurrence probabilities of every species at the sites of DATA."""
+    """Predict occurrence probabilities of every species at the sites of DATA (given a partial checklist with --given)."""
     import pandas as pd
 
     from jsdm_hot.io import atomic_write_text
     from jsdm_hot.registry import load_model
 
+    if given is not None and binary:
+        raise InputDataError("--given writes probabilities; leave out --binary")
     model = load_model(model_dir, device=device)
     constants = c.effort_constants(model.feature_names_in_, effort, standard_effort) or {}
     data_c = _prediction_data(model, data, site_col=site_col, lon_col=lon_col, lat_col=lat_col,
                               covariates=covariates, join_on=join_on, with_species=False, fixed=constants)
-    values = model.predict(data_c) if binary else model.predict_proba(data_c)
+    if given is not None:
+        from jsdm_hot.data.checklists import read_partial_checklist
+
+        if not model.has_residual_association:
+            raise InputDataError(f"--given needs a model with a residual association between species (HotVAE fitted "
+                                 f"with residual_factors > 0); {model_dir} holds a {type(model).__name__} without one")
+        checklist = read_partial_checklist(given, data_c.site_ids, model.species_, site_col=site_col)
+        values = model.predict_proba(data_c, given=checklist, seed=seed)
+    else:
+        values = model.predict(data_c) if binary else model.predict_proba(data_c)
     df = pd.DataFrame(values, columns=list(model.species_))
     df.insert(0, "site_id", data_c.site_ids)
     atomic_write_text(out, df.to_csv(index=False))
@@ -218,7 +275,10 @@ def evaluate(
     model_dir: Path = typer.Argument(..., help="Model directory written by `jsdm-hot fit` (any model class)."),
     data: Path = typer.Argument(..., help="Sites with observed occurrences (the model's species columns)."),
     draws: int = typer.Option(100, "--draws", help="Joint posterior draws for richness and community metrics."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write tables (CSV, Markdown, JSON) and plots here."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write tables (CSV, Markdown, JSON) and plots "
+                                          "here; for a model with a residual association also residual_correlation.csv/"
+                                          ".png (ordered by the tree it was fitted with, else by clustering) and "
+                                          "residual_pairs.csv."),
     held_out: bool = typer.Option(False, "--held-out", help="Score only the test sites `jsdm-hot fit` held out (recorded in the model)."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device"),

@@ -262,8 +262,24 @@ class JsdmEstimator(BaseEstimator):
         prob = np.asarray(self._proba(X_val_std.astype(np.float32)), dtype=np.float64)
         self.thresholds_ = np.asarray(select_thresholds(Y_val, prob, mode=self.threshold_mode), dtype=np.float64)
 
+    # ------------------------------------------------------------------ capabilities
+    @property
+    def has_residual_association(self) -> bool:
+        """Capability: whether the fitted model has a residual association between species.
+
+        When True the model provides ``residual_correlation_`` and
+        ``residual_covariance_`` (DataFrames of shape (n_species, n_species), species
+        names on both axes), ``residual_loadings_`` (DataFrame of shape
+        (n_species, n_factors)) and conditional prediction,
+        ``predict_proba(X, given=partial_checklist)``. False for models without one
+        (the baselines, HotVAE with ``residual_factors=0``) and for unfitted models.
+        Reports, the model card and ``jsdm-hot predict --given`` decide on this, not
+        on which attributes happen to exist.
+        """
+        return False
+
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, X, *, as_frame: bool = False):
+    def predict_proba(self, X, *, as_frame: bool = False, given=None):
         """Occurrence probabilities.
 
         For HOT-VAE these are the feature branch's probabilities at the posterior
@@ -279,11 +295,19 @@ class JsdmEstimator(BaseEstimator):
         as_frame : bool, default=False
             Return a DataFrame indexed by site id (a CommunityData's ids, a
             DataFrame's index, else 0..n-1) with one column per species.
+        given : DataFrame or array-like of shape (n_sites, n_species), optional
+            A partial checklist to condition on; only models with
+            :attr:`has_residual_association` support it (others raise
+            :class:`~jsdm_hot.errors.InputDataError`).
 
         Returns
         -------
         ndarray of shape (n_sites, n_species), float, or DataFrame
         """
+        if given is not None:
+            raise InputDataError(f"{type(self).__name__} cannot predict given a partial checklist: conditional "
+                                 "prediction needs a model with a residual association between species (HotVAE "
+                                 "with residual_factors > 0)")
         prob = self._proba(self._features_for_predict(X))
         if not as_frame:
             return prob

@@ -7,19 +7,8 @@ the label graph :func:`jsdm_hot.phylo.build_label_graph` (complete, co-occurrenc
 prior, phylogenetic from a Newick tree, or their combinations), the draws
 :mod:`jsdm_hot.estimators.posterior`.
 
-Data-aware defaults (``"auto"``), each resolved in ``fit`` and logged:
-
-* ``graph="auto"``: ``"phylo+prior"`` when a ``tree`` is given (related *or*
-  co-occurring species attend to each other; the best maF1 of the roccupy graph
-  ablation, ``benchmarks/results/graph_ablation.md``), else ``"complete"``.
-* ``lambda2="auto"`` (ranking-loss weight, Eq 16): 0 when the training sites hold
-  fewer than :data:`SPARSE_RICHNESS` species on average (checklist data), else 1
-  (the paper's grid minimum). On the sparse eBird roccupy checklists (about one
-  species per checklist) ``lambda2=1`` predicted a mean richness of 2.7–2.9
-  against 0.97 observed, ``lambda2=0`` 0.91 (issue 15); on the dense tarentaise
-  communities (nine species per site) ``lambda2=1`` was better (maF1 0.316 vs 0.303).
-* ``d_model="auto"``: the paper's 200 on a GPU; :data:`CPU_D_MODEL` on a CPU, so
-  a first fit on a laptop takes minutes, not a quarter of an hour.
+Data-aware defaults (``"auto"``) are rules of :mod:`jsdm_hot.estimators.auto`, resolved in
+``fit`` and logged.
 """
 
 from __future__ import annotations
@@ -32,6 +21,7 @@ import numpy as np
 import torch
 
 from jsdm_hot.errors import InputDataError, ModelFileError
+from jsdm_hot.estimators.auto import CPU_D_MODEL, SPARSE_RICHNESS
 from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.estimators.inputs import FitData
 from jsdm_hot.graph import LabelGraph
@@ -45,39 +35,9 @@ logger = logging.getLogger(__name__)
 
 #: Label graph kinds accepted by ``HotVAE(graph=...)``.
 GRAPH_KINDS = ("auto", "complete", "prior", "phylo", "phylo+prior", "phylo&prior")
-#: ``lambda2="auto"`` is 0 below this mean number of species per training site.
-SPARSE_RICHNESS = 3.0
-#: ``d_model="auto"`` on a CPU.
-CPU_D_MODEL = 64
-
 _MODEL_FIELDS = ModelConfig.field_names()
-_TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_delta", "grad_clip")
-
-
-def _given_matrix(given, species) -> np.ndarray:
-    """A partial checklist as an array in ``species`` order (a DataFrame is matched by name; absent species NaN)."""
-    if hasattr(given, "columns"):
-        unknown = [c for c in map(str, given.columns) if c not in species]
-        if unknown:
-            raise InputDataError(f"given names species the model does not have: {unknown[:5]}")
-        return given.reindex(columns=list(species)).to_numpy(dtype=np.float64)
-    return np.asarray(given, dtype=np.float64)
-
-
-def _init_readout_bias(module, prevalence: np.ndarray) -> None:
-    """Start each species' readout bias (Eq 9) at the logit of its training prevalence.
-
-    Not in the paper (which does not state its initialisation); it removes the
-    first epochs spent learning prevalences, which matters on small data sets.
-    Prevalences are clipped to [1e-3, 1 - 1e-3] so absent species stay finite.
-
-    Parameters
-    ----------
-    prevalence : ndarray of shape (n_species,)
-    """
-    prev = np.clip(prevalence, 1e-3, 1 - 1e-3)
-    with torch.no_grad():
-        module.decoder.readout_bias.copy_(torch.as_tensor(np.log(prev / (1 - prev)), dtype=torch.float32))
+_TRAIN_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_delta", "grad_clip",
+                 "optimizer", "lr_schedule", "warmup_epochs", "selection", "ema_decay")
 
 
 class HotVAE(JsdmEstimator):
@@ -183,6 +143,10 @@ class HotVAE(JsdmEstimator):
         lambda1: float = 0.1,
         lambda2: float | str = "auto",
         beta: float = 1e-4,
+        feature_embedding: str = "none",
+        embedding_size: int = 16,
+        species_weighting: str = "none",
+        direct_path: bool = False,
         residual_factors: int = 4,
         residual_mc: int = 64,
         lambda_residual: float = 3.0,
@@ -193,6 +157,12 @@ class HotVAE(JsdmEstimator):
         patience: int = 20,
         min_delta: float = 1e-4,
         grad_clip: float = 5.0,
+        optimizer: str = "adam",
+        lr_schedule: str = "constant",
+        warmup_epochs: int = 0,
+        selection: str = "maf1",
+        ema_decay: float = 0.0,
+        n_members: int = 1,
         graph: str = "auto",
         tree: Any = None,
         synonyms: Any = None,
@@ -219,6 +189,10 @@ class HotVAE(JsdmEstimator):
         self.lambda1 = lambda1
         self.lambda2 = lambda2
         self.beta = beta
+        self.feature_embedding = feature_embedding
+        self.embedding_size = embedding_size
+        self.species_weighting = species_weighting
+        self.direct_path = direct_path
         self.residual_factors = residual_factors
         self.residual_mc = residual_mc
         self.lambda_residual = lambda_residual
@@ -229,6 +203,12 @@ class HotVAE(JsdmEstimator):
         self.patience = patience
         self.min_delta = min_delta
         self.grad_clip = grad_clip
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.selection = selection
+        self.ema_decay = ema_decay
+        self.n_members = n_members
         self.graph = graph
         self.tree = tree
         self.synonyms = synonyms
@@ -253,6 +233,8 @@ class HotVAE(JsdmEstimator):
             raise InputDataError(f"d_model must be a positive integer or 'auto', got {self.d_model!r}")
         if self.lambda2 != "auto" and not isinstance(self.lambda2, (int, float)):
             raise InputDataError(f"lambda2 must be a number >= 0 or 'auto', got {self.lambda2!r}")
+        if isinstance(self.n_members, bool) or not isinstance(self.n_members, (int, np.integer)) or self.n_members < 1:
+            raise InputDataError(f"n_members must be a positive integer, got {self.n_members!r}")
         if self.draws not in ("auto", "residual", "latent"):
             raise InputDataError(f"draws must be 'auto', 'residual' or 'latent', got {self.draws!r}")
         if isinstance(self.n_latent, bool) or not isinstance(self.n_latent, int) or self.n_latent < 1:
@@ -270,19 +252,9 @@ class HotVAE(JsdmEstimator):
 
     def _model_config(self, richness: float, device: torch.device) -> ModelConfig:
         """The network settings with ``"auto"`` resolved from the mean training richness and the device."""
-        values = {k: getattr(self, k) for k in _MODEL_FIELDS}
-        if values["d_model"] == "auto":
-            values["d_model"] = 200 if device.type == "cuda" else CPU_D_MODEL
-            logger.info("d_model='auto': %d on %s", values["d_model"], device.type)
-        if values["lambda2"] == "auto":
-            if richness < SPARSE_RICHNESS:
-                values["lambda2"] = 0.0
-                logger.warning("lambda2='auto': 0 (no ranking loss) because the training sites hold %.2f species on "
-                               "average (< %g, sparse checklist-like data, where the ranking loss inflates richness); "
-                               "set lambda2 to override", richness, SPARSE_RICHNESS)
-            else:
-                values["lambda2"] = 1.0
-                logger.info("lambda2='auto': 1 (%.2f species per training site on average)", richness)
+        from jsdm_hot.estimators.auto import resolve_model_values
+
+        values = resolve_model_values({k: getattr(self, k) for k in _MODEL_FIELDS}, richness=richness, device=device)
         return ModelConfig(**values)
 
     # ------------------------------------------------------------------ graph
@@ -349,44 +321,21 @@ class HotVAE(JsdmEstimator):
         """``fit`` on a ParquetCommunity: statistics from one streaming pass, then training from disk."""
         import time
 
-        from jsdm_hot.data.splits import holdout_split
-        from jsdm_hot.data.streaming import ParquetCommunity
+        from jsdm_hot.estimators.streaming import stream_inputs
         from jsdm_hot.training.batches import ParquetBatches
 
         self._check_params()
         self._forget_fit()
-        species, cov_names = data.species, data.covariates
-        units = np.arange(data.n_units)
-        if X_val is None:
-            if data.n_units < 2 or self.val_fraction is None:
-                raise InputDataError(f"{data.path}: give validation data (X_val) or a parquet file with several row "
-                                     "groups and a val_fraction")
-            val_units, units = holdout_split(data.n_units, float(self.val_fraction), self.random_state)
-            val = data.read(val_units)
-        else:
-            val = X_val.read() if isinstance(X_val, ParquetCommunity) else X_val
-            if not getattr(val, "has_occurrences", False):
-                raise InputDataError("X_val for a parquet training set must be a CommunityData or ParquetCommunity "
-                                     "with occurrences")
-        Xv = val.align_covariates(cov_names).X
-        Yv = val.select_species(species).Y
-        stats = data.scan(units)
-        logger.info("streaming %d training sites in %d row groups from %s", stats.n_sites, units.size, data.path)
-        if label_graph is None:
-            kind = self.graph_kind()
-            if kind == "prior":
-                label_graph = LabelGraph.prior_from_counts(stats.cooccurrence, species)
-            elif kind == "complete":
-                label_graph = LabelGraph.complete(species)
-            else:
-                raise InputDataError(f"graph {kind!r} needs the in-memory path; streaming supports complete or prior")
-        self._set_inputs(species, cov_names, None, None, stats=(stats.x_mean, stats.x_scale, stats.x_min, stats.x_max))
-        source = ParquetBatches(data, units, stats.x_mean, stats.x_scale)
-        xv = self._standardise(Xv)
+        s = stream_inputs(data, X_val, val_fraction=self.val_fraction, seed=self.random_state,
+                          graph_kind=self.graph_kind(), label_graph=label_graph)
+        st = s.stats
+        self._set_inputs(data.species, data.covariates, None, None, stats=(st.x_mean, st.x_scale, st.x_min, st.x_max))
+        xv = self._standardise(s.X_val)
         t0 = time.perf_counter()
-        self._train(source, None, xv, Yv, label_graph, prevalence=stats.prevalence)
+        self._train(ParquetBatches(data, s.units, st.x_mean, st.x_scale), None, xv, s.Y_val, s.label_graph,
+                    prevalence=st.prevalence)
         self.fit_seconds_ = time.perf_counter() - t0
-        self._set_thresholds(xv, Yv)
+        self._set_thresholds(xv, s.Y_val)
         return self
 
     def _fit_core(self, X, Y, X_val, Y_val, label_graph) -> None:
@@ -398,9 +347,8 @@ class HotVAE(JsdmEstimator):
         ``train`` is an ndarray of shape (n_train, n_features) with ``y_train``, or a
         batch source with ``y_train=None`` (see :func:`jsdm_hot.training.train_module`).
         """
-        from jsdm_hot.model import HotVAEModule
+        from jsdm_hot.estimators.networks import train_members
         from jsdm_hot.training.distributed import context as dist_context
-        from jsdm_hot.training.loop import train_module
 
         if x_val is None:
             raise InputDataError("HotVAE needs validation sites for early stopping and thresholds: give X_val or "
@@ -413,35 +361,26 @@ class HotVAE(JsdmEstimator):
         train_cfg = self._train_config()
         seed = self._seed()
         L = len(self.species_)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            module = HotVAEModule(
-                self.n_features_in_, L, model_cfg,
-                mask=torch.as_tensor(label_graph.mask),
-                bias=None if label_graph.bias is None else torch.as_tensor(label_graph.bias),
-            )
-            _init_readout_bias(module, prevalence)
-            module = module.to(device)
-            result = train_module(
-                module, train, y_train, x_val.astype(np.float32), y_val, train_cfg,
-                device=device, seed=seed, progress=self.progress,
-                checkpoint_dir=self.checkpoint_dir, resume=getattr(self, "_resume", False),
-            )
-        module.eval()
-        self.module_ = module
+        n_members = int(self.n_members)
+        self.module_, results = train_members(
+            n_members, self.n_features_in_, model_cfg, label_graph, prevalence, train, y_train, x_val, y_val,
+            train_cfg, device=device, seed=seed, progress=self.progress, checkpoint_dir=self.checkpoint_dir,
+            resume=getattr(self, "_resume", False))
+        result = results[0]
         self.model_config_ = model_cfg
         self.train_config_ = train_cfg
         self.label_graph_ = label_graph
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
+        self.members_best_epoch_ = [int(r.best_epoch) for r in results]
         self.stopped_early_ = result.stopped_early
         self.device_ = device
         n_run = len(result.history)
         if not result.stopped_early and n_run >= 10 and result.best_epoch == n_run - 1:
             logger.warning("HotVAE was still improving at its epoch cap (max_epochs=%d, best epoch %d): "
                            "more epochs may help", train_cfg.max_epochs, result.best_epoch)
-        logger.info("HotVAE fitted: %d species, graph %s, best epoch %d, validation maF1 %.4f",
-                    L, label_graph.kind, result.best_epoch, result.best_val_maf1)
+        logger.info("HotVAE fitted: %d species, graph %s, %d member(s), best epoch %d, validation maF1 %.4f",
+                    L, label_graph.kind, n_members, result.best_epoch, result.best_val_maf1)
 
     # ------------------------------------------------------------------ predict
     def _proba(self, X: np.ndarray) -> np.ndarray:
@@ -492,13 +431,17 @@ class HotVAE(JsdmEstimator):
             return super().predict_proba(X, as_frame=as_frame)
         from jsdm_hot.estimators.base import DEFAULT_CHUNK
         from jsdm_hot.estimators.inputs import chunk_seed
-        from jsdm_hot.estimators.posterior import check_given, conditional
+        from jsdm_hot.estimators.posterior import check_given, conditional, given_matrix
 
-        if self.model_config_.residual_factors == 0:
+        self._check_fitted()
+        if not self.has_residual_association:
             raise InputDataError("conditional prediction (given=) needs the residual association: fit with "
                                  "residual_factors > 0 (the paper's model has no residual to condition)")
+        if int(self.n_members) > 1:
+            raise InputDataError("conditional prediction (given=) is not available for an ensemble (n_members > 1): "
+                                 "fit with n_members=1")
         Xs = self._features_for_predict(X)
-        g = check_given(_given_matrix(given, self.species_), Xs.shape[0], self.species_)
+        g = check_given(given_matrix(given, self.species_), Xs.shape[0], self.species_)
         parts = [conditional(self.module_, Xs[a:a + DEFAULT_CHUNK], g[a:a + DEFAULT_CHUNK], n_mc=int(n_mc),
                              seed=chunk_seed(seed, i), device=self.device_)[0]
                  for i, a in enumerate(range(0, Xs.shape[0], DEFAULT_CHUNK))]
@@ -512,6 +455,11 @@ class HotVAE(JsdmEstimator):
         return pd.DataFrame(prob, index=pd.Index(_site_ids(X, prob.shape[0]), name="site_id"), columns=list(self.species_))
 
     # ------------------------------------------------------------------ residual association
+    @property
+    def has_residual_association(self) -> bool:
+        """True once fitted with ``residual_factors > 0`` (see :attr:`JsdmEstimator.has_residual_association`)."""
+        return hasattr(self, "model_config_") and self.model_config_.residual_factors > 0
+
     def _species_frame(self, values: np.ndarray, columns=None):
         import pandas as pd
 
@@ -548,27 +496,24 @@ class HotVAE(JsdmEstimator):
             "label_graph": self.label_graph_.to_dict(),
             "best_epoch": int(self.best_epoch_),
             "stopped_early": self.stopped_early_,
+            "members_best_epoch": list(getattr(self, "members_best_epoch_", [int(self.best_epoch_)])),
         }
 
     def _restore_state(self, tensors: dict[str, np.ndarray], config: dict[str, Any], device: str) -> None:
-        from jsdm_hot.model import HotVAEModule
-
         self.model_config_ = ModelConfig(**config["model_config"])
         self.train_config_ = TrainConfig(**config["train_config"])
         g = config["label_graph"]
-        bias = tensors.get("module.attn_bias") if g.get("has_bias") else None
+        bias_key = "module.attn_bias" if int(self.n_members) == 1 else "module.members.0.attn_bias"
+        bias = tensors.get(bias_key) if g.get("has_bias") else None
         graph = LabelGraph.from_dict(g, bias=bias)
         if tuple(graph.species) != self.species_:
             raise ModelFileError("the saved label graph's species differ from the model's species")
-        module = HotVAEModule(self.n_features_in_, len(self.species_), self.model_config_,
-                              mask=torch.as_tensor(graph.mask),
-                              bias=None if graph.bias is None else torch.as_tensor(graph.bias))
-        state = {k[len("module."):]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("module.")}
-        if "attn_mask" in state:
-            state["attn_mask"] = state["attn_mask"].bool()
-        module.load_state_dict(state, strict=True)
+        from jsdm_hot.estimators.networks import restore_module
+
+        module = restore_module(tensors, int(self.n_members), self.n_features_in_, self.model_config_, graph)
         self.device_ = resolve_device(device)
         self.module_ = module.to(self.device_).eval()
         self.label_graph_ = graph
         self.best_epoch_ = int(config["best_epoch"])
+        self.members_best_epoch_ = [int(e) for e in config.get("members_best_epoch", [self.best_epoch_])]
         self.stopped_early_ = str(config["stopped_early"])

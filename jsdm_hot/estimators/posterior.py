@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["latent_draws", "residual_draws", "conditional", "torch_generator"]
+__all__ = ["latent_draws", "residual_draws", "conditional", "check_given", "given_matrix", "torch_generator"]
 
 
 def torch_generator(device: torch.device, seed: int) -> torch.Generator:
@@ -118,6 +118,18 @@ def residual_draws(module: torch.nn.Module, x: np.ndarray, n_draws: int, *, seed
         return y.cpu().numpy(), p.cpu().numpy()
     finally:
         module.train(was_training)
+
+
+def given_matrix(given, species) -> np.ndarray:
+    """A partial checklist as an array in ``species`` order (a DataFrame is matched by name; absent species NaN)."""
+    if hasattr(given, "columns"):
+        unknown = [c for c in map(str, given.columns) if c not in species]
+        if unknown:
+            from jsdm_hot.errors import InputDataError
+
+            raise InputDataError(f"given names species the model does not have: {unknown[:5]}")
+        return given.reindex(columns=list(species)).to_numpy(dtype=np.float64)
+    return np.asarray(given, dtype=np.float64)
 
 
 def check_given(given, n_sites: int, species) -> np.ndarray:

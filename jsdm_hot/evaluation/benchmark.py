@@ -40,6 +40,9 @@ from jsdm_hot.registry import check_model_names, make_model
 
 __all__ = [
     "METRICS",
+    "ECOLOGY_METRICS",
+    "HIGHER_IS_BETTER",
+    "community_scores",
     "METRIC_LABELS",
     "run_one",
     "run_benchmark",
@@ -53,6 +56,14 @@ logger = logging.getLogger(__name__)
 #: Metrics of each run, in table order (the keys of :func:`~jsdm_hot.metrics.mlc.mlc_report`).
 METRICS: tuple[str, ...] = MLC_METRICS
 
+#: What ecologists judge, from joint posterior draws on the test sites (:func:`community_scores`),
+#: in table order; ``run_one(..., ecology=True)`` adds them to its record.
+ECOLOGY_METRICS: tuple[str, ...] = ("richness_rmse", "richness_disc", "richness_cov90", "beta_sor_disc")
+
+#: Direction of improvement of the metrics of a record (``richness_cov90`` has none: 0.9 is calibrated).
+HIGHER_IS_BETTER: dict[str, bool] = {**{m: True for m in METRICS}, "richness_rmse": False, "richness_disc": True,
+                                     "beta_sor_disc": True, "fit_seconds": False}
+
 #: Column titles of :func:`to_markdown` for :data:`METRICS` (and the fit time).
 METRIC_LABELS: dict[str, str] = {
     "ebF1": "ebF1",
@@ -60,8 +71,52 @@ METRIC_LABELS: dict[str, str] = {
     "maF1": "maF1",
     "hamming_accuracy": "Hamming acc.",
     "median_auc": "median AUC",
+    "richness_rmse": "richness RMSE",
+    "richness_disc": "richness disc.",
+    "richness_cov90": "richness 90 % cov.",
+    "beta_sor_disc": "βSOR disc.",
     "fit_seconds": "fit (s)",
 }
+
+
+def community_scores(model: Any, test: CommunityData, *, n_draws: int = 100, seed: int = 0,
+                     n_pairs: int = 300) -> dict[str, float]:
+    """Richness and community scores of a fitted model on test sites, from its posterior draws.
+
+    Norberg et al. (2019) measures (:mod:`jsdm_hot.metrics.ecology`) on ``model.sample``
+    (joint draws for HOT-VAE and MPVAE, independent Bernoulli draws for the others).
+
+    Parameters
+    ----------
+    model : fitted estimator
+    test : CommunityData with occurrences
+    n_draws : int, default=100
+    seed : int, default=0
+        Seeds the draws and the site pairs; the pairs depend only on ``seed`` and
+        the number of test sites, so models scored with the same seed on the same
+        sites share them.
+    n_pairs : int, default=300
+
+    Returns
+    -------
+    dict
+        ``richness_rmse`` (RMSE of the posterior mean richness against the observed
+        number of species per site; lower is better), ``richness_disc`` (Spearman
+        correlation of the two), ``richness_cov90`` (share of sites whose observed
+        richness lies in the central 90 % interval of the draws; 0.9 or above is
+        calibrated, the discrete ends bias it upwards), ``beta_sor_disc`` (Spearman
+        correlation of predicted and observed βSOR over ``n_pairs`` random site pairs).
+    """
+    from jsdm_hot.metrics.ecology import community_metrics, richness_metrics, sample_site_pairs
+
+    y = test.select_species(list(model.species_)).Y
+    draws = model.sample(test, n_draws=int(n_draws), seed=int(seed))
+    rich = richness_metrics(y, draws)
+    cov90 = richness_metrics(y, draws, level=0.9)["coverage"]
+    pairs = sample_site_pairs(y.shape[0], n_pairs, np.random.default_rng(seed))
+    comm = community_metrics(y, draws, pairs=pairs)
+    return {"richness_rmse": float(rich["accuracy"]), "richness_disc": float(rich["discrimination"]),
+            "richness_cov90": float(cov90), "beta_sor_disc": float(comm["sor"]["discrimination"])}
 
 def run_one(
     model_name: str,
@@ -72,6 +127,8 @@ def run_one(
     seed: int,
     *,
     return_fitted: bool = False,
+    ecology: bool = False,
+    n_draws: int = 100,
 ) -> dict[str, Any] | tuple[dict[str, Any], Any, np.ndarray]:
     """Fit one model with one seed and score it on the test sites.
 
@@ -90,6 +147,11 @@ def run_one(
     return_fitted : bool, default=False
         Also return the fitted model and its test probabilities
         ``(n_test, n_species)``, for callers that score more than this record.
+    ecology : bool, default=False
+        Also score richness and community from ``n_draws`` posterior draws
+        (:func:`community_scores`, seeded by ``seed``): the keys of
+        :data:`ECOLOGY_METRICS`.
+    n_draws : int, default=100
 
     Returns
     -------
@@ -129,6 +191,8 @@ def run_one(
         "n_val": int(val.n_sites),
         "n_test": int(test.n_sites),
     })
+    if ecology:
+        record.update(community_scores(model, test, n_draws=n_draws, seed=seed))
     logger.info("%s seed %d: %s (%.1f s)", model_name, seed,
                 ", ".join(f"{m} {record[m]:.4f}" for m in METRICS), fit_seconds)
     if return_fitted:
@@ -215,7 +279,7 @@ def aggregate(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFra
     missing = [c for c in ("model", *METRICS) if c not in df.columns]
     if missing:
         raise InputDataError(f"records lack the column(s) {missing}; expected the dicts of run_one")
-    cols = list(METRICS) + (["fit_seconds"] if "fit_seconds" in df.columns else [])
+    cols = list(METRICS) + [m for m in (*ECOLOGY_METRICS, "fit_seconds") if m in df.columns]
     order = list(dict.fromkeys(df["model"]))
     grouped = df.groupby("model", sort=False)
     out = pd.DataFrame(index=pd.Index(order, name="model"))
@@ -254,7 +318,7 @@ def table_rows(df: pd.DataFrame, digits: int = 3) -> tuple[list[str], list[list[
         One per model; a cell is ``mean ± sd``, only ``mean`` when the sd is NaN
         (one seed), ``–`` when the mean is NaN.
     """
-    metrics = [m for m in (*METRICS, "fit_seconds") if f"{m}_mean" in df.columns]
+    metrics = [m for m in (*METRICS, *ECOLOGY_METRICS, "fit_seconds") if f"{m}_mean" in df.columns]
     if not metrics:
         raise InputDataError("expected the DataFrame of aggregate() (columns <metric>_mean, <metric>_sd)")
     header = ["model", "seeds"] + [METRIC_LABELS[m] for m in metrics]

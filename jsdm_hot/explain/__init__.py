@@ -17,7 +17,7 @@ bands, richness surfaces), :mod:`~jsdm_hot.explain.importance` (permutation
 importance per species and community), :mod:`~jsdm_hot.explain.partition`
 (Hmsc-style variance partitioning when the model has a residual association
 component), :mod:`~jsdm_hot.explain.associations` (strongest pairs, tree- or
-cluster-ordered heatmap), :mod:`~jsdm_hot.explain.plots` (figures),
+cluster-ordered heatmap; a fitted model's residual correlation as files), :mod:`~jsdm_hot.explain.plots` (figures),
 :mod:`~jsdm_hot.explain.labels` (display names with units),
 :mod:`~jsdm_hot.explain.card` (the model card). Functions take any fitted
 jsdm-hot estimator (HOT-VAE or a baseline) and return tidy pandas tables;
@@ -50,7 +50,15 @@ repeats, and ``predict_proba`` is called on stacked copies of at most 65,536
 rows.
 """
 
-from jsdm_hot.explain.associations import DIVERGING_CMAP, association_order, draw_associations, plot_associations, strongest_pairs
+from jsdm_hot.explain.associations import (
+    DIVERGING_CMAP,
+    association_order,
+    draw_associations,
+    fitted_tree,
+    plot_associations,
+    strongest_pairs,
+    write_residual_associations,
+)
 from jsdm_hot.explain.card import ModelCard, build_card, write_model_card
 from jsdm_hot.explain.importance import default_groups, permutation_importance
 from jsdm_hot.explain.labels import covariate_labels, species_labels
@@ -70,6 +78,8 @@ __all__ = [
     "strongest_pairs",
     "association_order",
     "plot_associations",
+    "fitted_tree",
+    "write_residual_associations",
     "plot_response",
     "plot_surface",
     "plot_importance",

@@ -9,11 +9,18 @@ reversed: red positive, blue negative, symmetric around 0) and is ordered by
 the phylogeny when a tree is given (ete3 leaf order through
 :mod:`jsdm_hot.phylo`), else by average-linkage clustering of ``1 − r``
 (scipy, optimal leaf ordering). The strongest pairs are outlined.
+
+:func:`write_residual_associations` writes a fitted model's residual correlation
+(models with :attr:`~jsdm_hot.estimators.base.JsdmEstimator.has_residual_association`)
+as CSV tables and a heatmap ordered by the tree the model was fitted with
+(:func:`fitted_tree`) when it records one; ``jsdm-hot evaluate --report`` uses it.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -23,7 +30,7 @@ from jsdm_hot.errors import InputDataError
 from jsdm_hot.explain.labels import display
 
 __all__ = ["draw_associations", "check_matrix", "strongest_pairs", "association_order", "plot_associations",
-           "DIVERGING_CMAP"]
+           "fitted_tree", "write_residual_associations", "DIVERGING_CMAP"]
 
 logger = logging.getLogger(__name__)
 
@@ -249,3 +256,94 @@ def plot_associations(
     ax.set_title(f"{title}\nordered by {'the phylogeny' if how == 'tree' else 'clustering'}; black boxes: strongest "
                  f"pairs (at most {n_mark} per sign){grey}", fontsize=10)
     return fig
+
+
+def fitted_tree(model: Any) -> Any | None:
+    """The phylogeny a model was fitted with, when it records one, else None.
+
+    Looked up in order: the model's ``tree`` parameter (a path, Newick text or
+    Phylogeny; saved models keep the path or the Newick text), then the source
+    file of the tree reconciliation in ``model.label_graph_.info["tree"]``. A
+    recorded path that no longer exists is skipped (logged).
+
+    Returns
+    -------
+    str, Path, Phylogeny or None
+        Anything :func:`jsdm_hot.phylo.read_tree` reads.
+    """
+    info = dict(getattr(getattr(model, "label_graph_", None), "info", None) or {})
+    candidates = [getattr(model, "tree", None), (info.get("tree") or {}).get("source")]
+    for tree in candidates:
+        if tree is None:
+            continue
+        text = str(tree) if isinstance(tree, (str, Path)) else None
+        if text is None or text.lstrip().startswith("(") or Path(text).is_file():
+            return tree
+        logger.info("the tree the model was fitted with (%s) is no longer there; ordering by clustering", text)
+    return None
+
+
+def write_residual_associations(
+    model: Any,
+    out_dir: str | Path,
+    *,
+    tree: Any = None,
+    labels: Mapping[str, str] | None = None,
+    n_pairs: int = 10,
+    n_mark: int = 5,
+    dpi: int = 110,
+) -> dict[str, Path]:
+    """Write a model's residual correlation: the matrix, its strongest pairs and a heatmap.
+
+    Files (each written atomically): ``residual_correlation.csv`` (species ×
+    species, rows and columns in the heatmap's order), ``residual_pairs.csv``
+    (the ``n_pairs`` strongest positive and negative pairs, :func:`strongest_pairs`)
+    and ``residual_correlation.png`` (:func:`plot_associations`, ordered by the
+    tree, else by clustering; the ``n_mark`` strongest pairs of each sign outlined).
+
+    Parameters
+    ----------
+    model : fitted estimator
+        With :attr:`~jsdm_hot.estimators.base.JsdmEstimator.has_residual_association`
+        (its ``residual_correlation_``, a DataFrame of shape (n_species, n_species)).
+    out_dir : path-like
+        Folder (created).
+    tree : optional
+        Orders the heatmap; default :func:`fitted_tree`.
+    labels : mapping, optional
+        Species name → display label.
+    n_pairs, n_mark : int
+    dpi : int
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``residual_correlation_csv``, ``residual_pairs_csv``, ``residual_correlation_png``.
+
+    Raises
+    ------
+    InputDataError
+        The model has no residual association.
+    """
+    from jsdm_hot.io import atomic_write_bytes, atomic_write_text
+
+    if not getattr(model, "has_residual_association", False):
+        raise InputDataError(f"{type(model).__name__} has no residual association between species (fit HotVAE with "
+                             "residual_factors > 0)")
+    corr = check_matrix(model.residual_correlation_)
+    tree = fitted_tree(model) if tree is None else tree
+    order, how = association_order(corr, tree)
+    out = Path(out_dir)
+    paths = {"residual_correlation_csv": out / "residual_correlation.csv",
+             "residual_pairs_csv": out / "residual_pairs.csv",
+             "residual_correlation_png": out / "residual_correlation.png"}
+    atomic_write_text(paths["residual_correlation_csv"], corr.loc[order, order].rename_axis("species").to_csv())
+    atomic_write_text(paths["residual_pairs_csv"], strongest_pairs(corr, n_pairs, labels).to_csv(index=False))
+    fig = plot_associations(corr, tree=tree, labels=labels, n_mark=n_mark,
+                            title=f"Residual correlation of {type(model).__name__} (logit scale)",
+                            value_label="residual correlation")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    atomic_write_bytes(paths["residual_correlation_png"], buf.getvalue())
+    logger.info("wrote the residual correlation (%d species, ordered by %s) to %s", len(order), how, out)
+    return paths

@@ -122,6 +122,10 @@ def _associations(model: Any, test: CommunityData, n_draws: int, max_sites: int,
     from jsdm_hot.explain.partition import association_component
 
     species = [str(s) for s in model.species_]
+    if getattr(model, "has_residual_association", False):  # the estimator contract's capability
+        corr = model.residual_correlation_
+        return (pd.DataFrame(np.asarray(corr, np.float64), index=species, columns=species),
+                "residual correlation (model.residual_correlation_: fitted residual association, logit scale)", 0.0)
     comp = association_component(model)
     if comp is not None:
         name, a = comp
@@ -183,7 +187,8 @@ def build_card(
     effort : sequence of str, optional
         Effort covariate names (default: the eBird effort covariates).
     tree : path, Newick string or Phylogeny, optional
-        Orders the association heatmap.
+        Orders the association heatmap (default: the tree the model was fitted
+        with when it records one, :func:`jsdm_hot.explain.associations.fitted_tree`).
     traits : DataFrame, optional
         Species × numeric traits for community-weighted means.
     n_draws : int, default=50
@@ -260,6 +265,10 @@ def build_card(
             card.figures["richness_surface"] = plot_surface(surf, covariate_labels=covariate_labels)
 
     assoc, how, min_abs = _associations(model, test, n_draws, max_curve_sites, gen)
+    if tree is None:
+        from jsdm_hot.explain.associations import fitted_tree
+
+        tree = fitted_tree(model)
     card.facts["associations_source"] = how
     card.tables["associations"] = assoc
     card.tables["strongest_pairs"] = strongest_pairs(assoc, 10, labels, min_abs=min_abs)

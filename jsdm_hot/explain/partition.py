@@ -1,24 +1,36 @@
 """Variance partitioning in the style of Hmsc: environment vs associations vs space.
 
 Available only for models with a residual association component. The model is
-read as a latent-Gaussian JSDM, ``y*_il = η_il + e_il``, ``e_i ~ N(0, Σ)``,
-``y_il = 1[y*_il > 0]``, and per species ``l`` the latent variance is split into
+read as a latent-variable JSDM, ``y*_il = η_il + λ_l·e_i + ε_il``, ``e_i ~ N(0, I_K)``,
+``y_il = 1[y*_il > 0]`` with ``ε`` standard normal (probit link) or standard
+logistic (logit link), and per species ``l`` the latent variance is split into
 
 * **environment**: the variance over the given sites of the fitted latent
-  predictor ``η_il = √Σ_ll · g(p̂_il)``, with ``p̂ = predict_proba`` and ``g``
-  the link (probit: exact, since the marginal is ``p = Φ(η/√Σ_ll)``; logit:
-  the same rescaling as an approximation);
+  predictor ``η_il = c_l · g(p̂_il)``, with ``p̂ = predict_proba`` (the marginal
+  over the residual), ``g`` the link and ``c_l`` the scale that undoes the
+  marginalisation: ``√(1 + |λ_l|²)`` for the probit (exact, ``p = Φ(η/c)``) and
+  ``√(1 + π/8 · |λ_l|²)`` for the logit (the logistic-normal approximation
+  ``E σ(η + s·e) ≈ σ(η / √(1 + π s²/8))``; it is exactly the scale HotVAE's
+  residual term applies, :func:`jsdm_hot.model.residual.logit_scale`, so there
+  ``η`` is the model's own logit given ``e = 0``). With a covariance ``Σ`` instead
+  of loadings, ``c_l = √Σ_ll``;
 * **associations**: the part of the residual variance shared with the other
-  species, ``Σ_ll − 1/(Σ⁻¹)_ll`` (residual variance minus the conditional
-  variance given every other species' residual). With factor loadings ``Λ``
-  (``Σ = ΛΛᵀ + I``) it is ``(ΛΛᵀ)_ll`` instead, exactly Hmsc's share of a
-  latent-factor random level;
+  species: with factor loadings ``Λ``, ``(ΛΛᵀ)_ll`` (exactly Hmsc's share of a
+  latent-factor random level); with a covariance ``Σ``, ``Σ_ll − 1/(Σ⁻¹)_ll``
+  (residual variance minus the conditional variance given every other species'
+  residual);
 * **space**: the per-species variance of a spatial random effect, when the
   model has one.
 
 Shares are each part over their sum; the independent residual (``1/(Σ⁻¹)_ll``,
-or 1 with loadings) is reported as ``unshared`` but, as in Hmsc, not counted in
-the shares. Where the component comes from:
+or with loadings the variance of ``ε``: 1 for the probit, π²/3 for the logit)
+is reported as ``unshared`` but, as in Hmsc, not counted in the shares.
+
+A model that declares the capability
+:attr:`~jsdm_hot.estimators.base.JsdmEstimator.has_residual_association` is
+read through it (HotVAE: its ``residual_loadings_``, logit link; a HotVAE fitted
+with ``residual_factors=0`` is unavailable). Other objects (stand-ins, models
+outside the contract) are searched for the attributes below, in order:
 
 ========================  ===================================================
 attribute                 read as
@@ -72,7 +84,15 @@ def _get(model: Any, name: str) -> np.ndarray | None:
 
 
 def association_component(model: Any) -> tuple[str, np.ndarray] | None:
-    """``(attribute, array)`` of the first association attribute the model has, else None."""
+    """``(attribute, array)`` of the model's residual association, else None.
+
+    A model declaring ``has_residual_association`` (the estimator contract) gives its
+    ``residual_loadings_`` when True and None when False; other objects give the first
+    of :data:`ASSOCIATION_ATTRIBUTES` they have.
+    """
+    declared = getattr(model, "has_residual_association", None)
+    if declared is not None:
+        return ("residual_loadings_", _get(model, "residual_loadings_")) if declared else None
     for name in ASSOCIATION_ATTRIBUTES:
         v = _get(model, name)
         if v is not None:
@@ -86,6 +106,7 @@ def partition_kernel(
     loadings: np.ndarray | None = None,
     covariance: np.ndarray | None = None,
     space: np.ndarray | None = None,
+    unshared: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """Variance parts from arrays (the method of the module docstring).
 
@@ -97,6 +118,8 @@ def partition_kernel(
     covariance : ndarray of shape (n_species, n_species), optional
         Exactly one of ``loadings`` / ``covariance``.
     space : ndarray of shape (n_species,), optional
+    unshared : float, default=1.0
+        With loadings: the variance of the independent residual (1 probit, π²/3 logit).
 
     Returns
     -------
@@ -112,7 +135,7 @@ def partition_kernel(
         lam = np.asarray(loadings, np.float64)
         if lam.ndim != 2 or lam.shape[0] != L:
             raise InputDataError(f"loadings must have shape ({L}, n_factors), got {lam.shape}")
-        assoc, unshared = (lam ** 2).sum(1), np.ones(L)
+        assoc, unshared = (lam ** 2).sum(1), np.full(L, float(unshared))
     else:
         S = np.asarray(covariance, np.float64)
         if S.shape != (L, L) or not np.allclose(S, S.T, atol=1e-8):
@@ -162,6 +185,11 @@ def variance_partition(
         reason = (f"{type(model).__name__} has no residual association component (none of "
                   f"{', '.join(ASSOCIATION_ATTRIBUTES)}), so its variance cannot be split into environment and "
                   "associations; fit a model with a residual component to get this summary")
+        if getattr(model, "has_residual_association", None) is False:
+            reason = (f"{type(model).__name__} has no residual association component (has_residual_association is "
+                      "False; a HotVAE fitted with residual_factors=0 is the paper's model, without one), so its variance "
+                      "cannot be split into environment and associations; fit a HotVAE with residual_factors > 0 to get "
+                      "this summary")
         out = pd.DataFrame(columns=COLUMNS)
         out.attrs.update(available=False, reason=reason, source=None, link=link)
         logger.info("%s", reason)
@@ -170,9 +198,12 @@ def variance_partition(
     species = [str(s) for s in model.species_]
     p = np.clip(np.asarray(model.predict_proba(model_inputs(model, data)), np.float64), 1e-6, 1 - 1e-6)
     g = logit(p) if link == "logit" else ndtri(p)
-    kw = {"loadings": arr} if source in ("residual_loadings_", "loadings_") else {"covariance": arr}
-    diag = (arr ** 2).sum(1) + 1.0 if "loadings" in kw else np.diag(arr)
-    eta_var = (g * np.sqrt(diag)[None, :]).var(0)
+    if source in ("residual_loadings_", "loadings_"):
+        kw = {"loadings": arr, "unshared": 1.0 if link == "probit" else np.pi ** 2 / 3}
+        scale = np.sqrt(1.0 + (1.0 if link == "probit" else np.pi / 8) * (arr ** 2).sum(1))
+    else:
+        kw, scale = {"covariance": arr}, np.sqrt(np.diag(arr))
+    eta_var = (g * scale[None, :]).var(0)
     space = None
     for name in SPATIAL_ATTRIBUTES:
         v = _get(model, name)

@@ -72,6 +72,20 @@ class ModelConfig:
     dropout : float
     lambda0, lambda1, lambda2, beta : float
         Loss weights of Eq 17: final BCE, intermediate BCE, ranking loss, KL.
+    feature_embedding : {"none", "ple", "periodic"}
+        How ψ sees each covariate (:mod:`jsdm_hot.model.embeddings`; not in the
+        paper): ``"none"`` the raw standardised value (the paper), ``"ple"``
+        piecewise-linear quantile bins, ``"periodic"`` trainable sin/cos features.
+    embedding_size : int
+        Bins (``"ple"``) or frequencies (``"periodic"``) per covariate.
+    direct_path : bool
+        Add a deterministic covariate → per-species logit path beside the latent
+        bottleneck (:mod:`jsdm_hot.model.direct`; not in the paper).
+    species_weighting : {"none", "balanced"}
+        Per-species weights of the BCE terms (not in the paper): ``"balanced"``
+        weighs species by ``1 / sqrt(p (1 − p))`` of their training prevalence
+        (:func:`~jsdm_hot.model.losses.species_weights`) so rare species are not
+        drowned by common ones; ``"none"`` is the paper's plain mean.
     residual_factors : int
         K, the rank of the residual association ``Σ = Λ Λᵀ`` on the logit scale
         (ours, not in the paper). 0 gives the paper's model exactly (same parameters,
@@ -105,12 +119,23 @@ class ModelConfig:
     lambda1: float = 0.1
     lambda2: float = 1.0
     beta: float = 1e-4
+    feature_embedding: str = "none"
+    embedding_size: int = 16
+    species_weighting: str = "none"
+    direct_path: bool = False
     residual_factors: int = 4
     residual_mc: int = 64
     lambda_residual: float = 3.0
 
     def __post_init__(self) -> None:
-        for name in ("d_model", "n_layers", "n_heads", "latent_dim", "n_subspaces_x", "n_subspaces_y", "encoder_hidden"):
+        if not isinstance(self.direct_path, bool):
+            raise InputDataError(f"direct_path must be True or False, got {self.direct_path!r}")
+        if self.species_weighting not in ("none", "balanced"):
+            raise InputDataError(f"species_weighting must be 'none' or 'balanced', got {self.species_weighting!r}")
+        if self.feature_embedding not in ("none", "ple", "periodic"):
+            raise InputDataError(f"feature_embedding must be 'none', 'ple' or 'periodic', got {self.feature_embedding!r}")
+        for name in ("d_model", "n_layers", "n_heads", "latent_dim", "n_subspaces_x", "n_subspaces_y", "encoder_hidden",
+                     "embedding_size"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InputDataError(f"hyper-parameter {name} must be a positive integer, got {v!r}")

@@ -96,6 +96,13 @@ class MultiHeadAttention(nn.Module):
     def forward(self, query: torch.Tensor, key_value: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Attend.
 
+        With a single key (HOT-VAE's feature→label attention with J = 1 latent
+        subspace) every attention weight is softmax over one logit, i.e. exactly 1:
+        the output is the projected value of that key for every query, so the query
+        and key projections are skipped (and in eval mode the output projection runs
+        once per site, not once per species). Attention dropout then drops whole
+        (query, head) outputs, as it would drop the single weight.
+
         Parameters
         ----------
         query : Tensor of shape (B, Lq, d)
@@ -107,6 +114,8 @@ class MultiHeadAttention(nn.Module):
         -------
         Tensor of shape (B, Lq, d)
         """
+        if key_value.shape[1] == 1 and attn_mask is None:
+            return self._single_key(query, key_value)
         q = self._split(self.q_proj(query))
         k = self._split(self.k_proj(key_value))
         v = self._split(self.v_proj(key_value))
@@ -116,6 +125,16 @@ class MultiHeadAttention(nn.Module):
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
         )
         b, _, lq, _ = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(b, lq, self.d_model))
+
+    def _single_key(self, query: torch.Tensor, key_value: torch.Tensor) -> torch.Tensor:
+        """Attention over one key: ``out_proj(v_proj(key))`` for every query (see :meth:`forward`)."""
+        b, lq, _ = query.shape
+        v = self.v_proj(key_value)  # (B, 1, d)
+        if not (self.training and self.dropout > 0):
+            return self.out_proj(v).expand(b, lq, self.d_model)
+        keep = F.dropout(torch.ones(b, self.n_heads, lq, 1, device=v.device, dtype=v.dtype), self.dropout)
+        out = keep * self._split(v)  # (B, H, Lq, d / H)
         return self.out_proj(out.transpose(1, 2).reshape(b, lq, self.d_model))
 
 

@@ -26,7 +26,11 @@ Per site, term by term (keys of the returned dicts):
   - ``latent_proj``: ``2·S·D·d``;
   - ``cross_attn_proj`` (per layer): q and out projections of the L species nodes,
     ``2·(2·L·d²)``, plus k and v projections of the S latent nodes, ``2·(2·S·d²)``;
-  - ``cross_attn_scores`` (per layer): ``Q Kᵀ`` and ``softmax · V``, ``2·(2·L·S·d)``;
+    with S = 1 (the default J = K = 1) the attention is a broadcast: v of the one
+    latent node, ``2·d²``, and the out projection, ``2·L·d²`` in training with
+    dropout, else ``2·d²``;
+  - ``cross_attn_scores`` (per layer): ``Q Kᵀ`` and ``softmax · V``, ``2·(2·L·S·d)``
+    (0 with S = 1);
   - ``cross_ffn`` (per layer): ``d → 2d → d`` over L nodes, ``2·(2·L·d·2d) = 8·L·d²``;
   - ``self_attn_proj`` (per layer): q, k, v, out over L nodes, ``4·(2·L·d²)``;
   - ``self_attn_scores`` (per layer): ``Q Kᵀ`` and ``softmax · V`` over the dense
@@ -36,7 +40,8 @@ Per site, term by term (keys of the returned dicts):
   - ``readout``: n per-label readouts (the final one and the ``n - 1`` intermediate
     ones of Eq 15), ``n·(2·L·d)``.
 
-  So one decoder pass costs ``2·S·D·d + n·(28·L·d² + 4·S·d² + 4·L·S·d + 4·L²·d) + 2·n·L·d``.
+  So one decoder pass costs ``2·S·D·d + n·(28·L·d² + 4·S·d² + 4·L·S·d + 4·L²·d) + 2·n·L·d``
+  for S > 1, and ``2·D·d + n·(24·L·d² + 2·d² + 2·(L or 1)·d² + 4·L²·d) + 2·n·L·d`` for S = 1.
 
 The training forward ``module(x, y)`` runs ψ, φ and two decoder passes (S = J and
 S = K; when J == K they are one pass over the concatenated 2B batch, which costs the
@@ -90,13 +95,26 @@ def _encoder(n_inputs: int, hidden: int, n_subspaces: int, latent_dim: int) -> i
     return 2 * (n_inputs * hidden + 2 * hidden * hidden) + 2 * (2 * hidden * n_subspaces * latent_dim)
 
 
-def _decoder(n_species: int, n_latent: int, latent_dim: int, d: int, n_layers: int) -> dict[str, int]:
-    """One HotDecoder pass attending to ``n_latent`` latent nodes, per site."""
+def _decoder(n_species: int, n_latent: int, latent_dim: int, d: int, n_layers: int,
+             dropout_active: bool = False) -> dict[str, int]:
+    """One HotDecoder pass attending to ``n_latent`` latent nodes, per site.
+
+    With one latent node the feature→label attention is a broadcast of its projected
+    value (:meth:`~jsdm_hot.model.decoder.MultiHeadAttention.forward`): no query or key
+    projection and no scores; the output projection runs over the L species nodes
+    only while attention dropout is active (training with dropout > 0), else once.
+    """
     L, S, n = n_species, n_latent, n_layers
+    if S == 1:
+        cross_proj = n * (2 * d * d + 2 * (L if dropout_active else 1) * d * d)
+        cross_scores = 0
+    else:
+        cross_proj = n * (2 * (2 * L * d * d) + 2 * (2 * S * d * d))
+        cross_scores = n * 2 * (2 * L * S * d)
     return {
         "latent_proj": 2 * S * latent_dim * d,
-        "cross_attn_proj": n * (2 * (2 * L * d * d) + 2 * (2 * S * d * d)),
-        "cross_attn_scores": n * 2 * (2 * L * S * d),
+        "cross_attn_proj": cross_proj,
+        "cross_attn_scores": cross_scores,
         "cross_ffn": n * 8 * L * d * d,
         "self_attn_proj": n * 4 * (2 * L * d * d),
         "self_attn_scores": n * 2 * (2 * L * L * d),
@@ -136,7 +154,8 @@ def forward_flops_per_site(config: ModelConfig, n_features: int, n_species: int,
     passes = [c.n_subspaces_x] + ([c.n_subspaces_y] if mode == "train" else [])
     dec = {k: 0 for k in DECODER_TERMS}
     for s in passes:
-        for k, v in _decoder(n_species, s, c.latent_dim, c.d_model, c.n_layers).items():
+        for k, v in _decoder(n_species, s, c.latent_dim, c.d_model, c.n_layers,
+                             dropout_active=mode == "train" and c.dropout > 0).items():
             dec[k] += v
     out.update(dec)
     out["total"] = sum(out.values())

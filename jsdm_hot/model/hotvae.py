@@ -26,11 +26,13 @@ from torch import nn
 
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.model import losses
+from jsdm_hot.model import residual as res
 from jsdm_hot.model.config import ModelConfig
 from jsdm_hot.model.decoder import HotDecoder
+from jsdm_hot.model.direct import make_direct_path
+from jsdm_hot.model.embeddings import make_feature_encoder
 from jsdm_hot.model.encoders import GaussianSubspaceEncoder, MLPEncoder, reparameterize
 from jsdm_hot.model.outputs import DecoderOutput, HotVAEOutput, LossOutput
-from jsdm_hot.model import residual as res
 
 __all__ = ["HotVAEModule"]
 
@@ -63,7 +65,9 @@ class HotVAEModule(nn.Module):
     bias : float array or Tensor of shape (L, L), optional
         Additive bias on the label→label attention logits (zeros if ``None``).
     feature_encoder, label_encoder : GaussianSubspaceEncoder, optional
-        Replace the default :class:`~jsdm_hot.model.encoders.MLPEncoder` ψ / φ. Their
+        Replace the default ψ / φ: :class:`~jsdm_hot.model.encoders.MLPEncoder`, for ψ
+        behind the numeric embedding of ``config.feature_embedding``
+        (:func:`~jsdm_hot.model.embeddings.make_feature_encoder`). Their
         ``latent_dim`` must equal ``config.latent_dim``; their ``n_subspaces`` become
         J / K.
 
@@ -108,10 +112,12 @@ class HotVAEModule(nn.Module):
                 raise InputDataError("label graph bias contains NaN or infinite values")
         self.register_buffer("attn_mask", m, persistent=True)
         self.register_buffer("attn_bias", b, persistent=True)
+        if config.species_weighting != "none":  # per-species BCE weights, set from the training prevalences
+            self.register_buffer("species_weight", torch.ones(L), persistent=True)
+        else:
+            self.species_weight = None
 
-        self.encoder_x = feature_encoder or MLPEncoder(
-            n_features, config.n_subspaces_x, config.latent_dim, config.encoder_hidden, config.dropout
-        )
+        self.encoder_x = feature_encoder or make_feature_encoder(n_features, config)
         self.encoder_y = label_encoder or MLPEncoder(
             n_species, config.n_subspaces_y, config.latent_dim, config.encoder_hidden, config.dropout
         )
@@ -121,6 +127,7 @@ class HotVAEModule(nn.Module):
         self.decoder = HotDecoder(L, config.latent_dim, config.d_model, config.n_layers, config.n_heads, config.dropout)
         # created last, so every other parameter starts as in the paper's module for the same seed
         self.residual = res.ResidualAssociation(L, config.residual_factors) if config.residual_factors > 0 else None
+        self.direct = make_direct_path(n_features, L, config)  # None: the paper's model
         logger.debug(
             "HotVAEModule: %d features, %d species, J=%d, K=%d, %d of %d label→label edges allowed",
             self.n_features, L, self.encoder_x.n_subspaces, self.encoder_y.n_subspaces, int(m.sum()), L * L,
@@ -174,7 +181,8 @@ class HotVAEModule(nn.Module):
         z_x = self._latent(mu_x, logvar_x, shard)
         if y is None:
             dec = self.decode(z_x)
-            return HotVAEOutput(dec.logits, None, dec.intermediate, [], mu_x, logvar_x)
+            d = self._direct(x)
+            return HotVAEOutput(dec.logits + d, None, [t + d for t in dec.intermediate], [], mu_x, logvar_x)
         if y.shape[0] != x.shape[0]:
             raise InputDataError(f"x has {x.shape[0]} sites but y has {y.shape[0]}")
         mu_y, logvar_y = self.encode_y(y)
@@ -189,6 +197,10 @@ class HotVAEModule(nn.Module):
         else:
             dx, dy = self.decode(z_x), self.decode(z_y)
             logits_x, logits_y, inter_x, inter_y = dx.logits, dy.logits, dx.intermediate, dy.intermediate
+        if self.direct is not None:  # the same covariate mean in both branches (see jsdm_hot.model.direct)
+            d = self.direct(x)
+            logits_x, logits_y = logits_x + d, logits_y + d
+            inter_x, inter_y = [t + d for t in inter_x], [t + d for t in inter_y]
         noise = None if self.residual is None else self._residual_noise(B, logits_x.device, shard)
         return HotVAEOutput(logits_x, logits_y, inter_x, inter_y, mu_x, logvar_x, mu_y, logvar_y, noise)
 
@@ -250,13 +262,14 @@ class HotVAEModule(nn.Module):
 
     def _loss_terms(self, out: HotVAEOutput, y: torch.Tensor) -> LossOutput:
         c = self.config
-        bce = losses.bce_loss(out.logits_x, y)
-        inter = losses.intermediate_bce_loss(out.intermediate_x, y)
+        w = self.species_weight
+        bce = losses.bce_loss(out.logits_x, y, w)
+        inter = losses.intermediate_bce_loss(out.intermediate_x, y, w)
         rank = losses.ranking_loss(out.logits_x, y)
         kl = torch.zeros((), device=bce.device)
         if out.logits_y is not None:
-            bce = bce + losses.bce_loss(out.logits_y, y)
-            inter = inter + losses.intermediate_bce_loss(out.intermediate_y, y)
+            bce = bce + losses.bce_loss(out.logits_y, y, w)
+            inter = inter + losses.intermediate_bce_loss(out.intermediate_y, y, w)
             rank = rank + losses.ranking_loss(out.logits_y, y)
             if out.mu_y is not None and out.logvar_y is not None:
                 kl = losses.kl_alignment(out.mu_y, out.logvar_y, out.mu_x, out.logvar_x)
@@ -282,7 +295,11 @@ class HotVAEModule(nn.Module):
         Tensor of shape (B, n_species)
         """
         mu, _ = self.encode_x(x)
-        return self.decode(mu).logits
+        return self.decode(mu).logits + self._direct(x)
+
+    def _direct(self, x: torch.Tensor) -> torch.Tensor | float:
+        """The direct path's logit offsets (B, n_species), or 0 without one."""
+        return 0.0 if self.direct is None else self.direct(x)
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Occurrence probabilities at ``z = mu``, float32, shape (B, n_species).
@@ -314,7 +331,7 @@ class HotVAEModule(nn.Module):
         Tensor of shape (B, n_species)
         """
         mu, logvar = self.encode_x(x)
-        return self.decode(reparameterize(mu, logvar, generator)).logits
+        return self.decode(reparameterize(mu, logvar, generator)).logits + self._direct(x)
 
     # ------------------------------------------------------- residual association
     def residual_loadings(self) -> torch.Tensor:

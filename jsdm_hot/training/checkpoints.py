@@ -1,4 +1,4 @@
-"""Training checkpoints: weights, Adam state, RNG state and early-stopping state, resumable.
+"""Training checkpoints: weights, optimiser state, averaged weights, RNG state and early-stopping state, resumable.
 
 A checkpoint is ONE safetensors file rewritten atomically after every epoch: the
 tensors, and the JSON state (epoch, history, early stopping, optimiser groups) in
@@ -27,14 +27,29 @@ CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
 CHECKPOINT_STATE = "checkpoint.json"
 
 
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of every tensor's name, shape, dtype and bytes (a checkpoint's integrity check)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f"{k}|{tuple(t.shape)}|{t.dtype}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def has_checkpoint(ckpt_dir: Path) -> bool:
     """Whether ``ckpt_dir`` holds a checkpoint to resume from."""
     return (Path(ckpt_dir) / CHECKPOINT_WEIGHTS).exists()
 
 
 def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, epoch: int,
-                    history: list, best_state: dict | None, seed: int) -> None:
-    """Write the state after ``epoch``: one atomic safetensors file (state in its metadata), then a readable JSON copy."""
+                    history: list, best_state: dict | None, seed: int, averaged=None) -> None:
+    """Write the state after ``epoch``: one atomic safetensors file (state in its metadata), then a readable JSON copy.
+
+    ``averaged`` (a :class:`torch.optim.swa_utils.AveragedModel`, optional) is saved with its count.
+    """
     from safetensors.torch import save as st_save
 
     tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
@@ -44,6 +59,8 @@ def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, e
     for pid, st in opt["state"].items():
         for name, val in st.items():
             tensors[f"optim.{pid}.{name}"] = torch.as_tensor(val).detach().cpu().contiguous().reshape(-1) if name == "step" else val.detach().cpu().contiguous()
+    if averaged is not None:
+        tensors.update({f"avg.{k}": v.detach().cpu().contiguous().reshape(v.shape) for k, v in averaged.state_dict().items()})
     tensors["rng.torch"] = torch.get_rng_state()
     state = {"epoch": epoch, "seed": seed, "history": history, "early_stopping": stopper.state_dict(),
              "param_groups": opt["param_groups"], "has_best": best_state is not None,
@@ -51,12 +68,13 @@ def save_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, e
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     tensors["meta.epoch"] = torch.tensor([epoch], dtype=torch.int64)
     text = json.dumps(state, default=float)
-    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors, metadata={"state": text}))
+    meta = {"state": text, "sha256": _digest(tensors)}
+    atomic_write_bytes(ckpt_dir / CHECKPOINT_WEIGHTS, st_save(tensors, metadata=meta))
     atomic_write_text(ckpt_dir / CHECKPOINT_STATE, text)  # for people; resume reads the metadata
 
 
-def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
-    """Restore ``module``, ``optimizer``, ``stopper`` and the torch RNG in place.
+def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping, averaged=None):
+    """Restore ``module``, ``optimizer``, ``stopper``, ``averaged`` (if given) and the torch RNG in place.
 
     Returns
     -------
@@ -70,8 +88,11 @@ def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
 
     try:
         with safe_open(str(ckpt_dir / CHECKPOINT_WEIGHTS), framework="pt") as fh:
-            state = json.loads((fh.metadata() or {})["state"])
+            meta = fh.metadata() or {}
+            state = json.loads(meta["state"])
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+        if _digest(tensors) != meta.get("sha256"):
+            raise ValueError("its tensors do not match the checksum stored with them (a damaged file)")
         if int(tensors["meta.epoch"][0]) != state["epoch"]:
             raise ValueError("weights and state are from different epochs")
         module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
@@ -82,6 +103,11 @@ def load_checkpoint(ckpt_dir: Path, module, optimizer, stopper: EarlyStopping):
                 _, pid, name = k.split(".", 2)
                 opt_state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v
         optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        if averaged is not None:
+            avg = {k[4:]: v for k, v in tensors.items() if k.startswith("avg.")}
+            if not avg:
+                raise KeyError("averaged weights (the checkpoint was written without ema_decay)")
+            averaged.load_state_dict(avg)
         torch.set_rng_state(tensors["rng.torch"])
         stopper.load_state_dict(state["early_stopping"])
     except (OSError, json.JSONDecodeError, KeyError, RuntimeError, ValueError, SafetensorError) as exc:

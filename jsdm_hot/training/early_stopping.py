@@ -21,6 +21,8 @@ class EarlyStopping:
     best_epoch : int
     wait : int
         Epochs since the last improvement.
+    metric : str
+        Name of the monitored score, for the stopping message.
     """
 
     patience: int = 20
@@ -28,6 +30,7 @@ class EarlyStopping:
     best_score: float = -math.inf
     best_epoch: int = -1
     wait: int = 0
+    metric: str = "validation maF1"
 
     def update(self, score: float, epoch: int) -> tuple[bool, bool, str]:
         """Record ``score`` for ``epoch``.
@@ -43,7 +46,7 @@ class EarlyStopping:
             return True, False, ""
         self.wait += 1
         if self.wait >= self.patience:
-            return False, True, (f"validation maF1 did not improve for {self.patience} epochs "
+            return False, True, (f"{self.metric} did not improve for {self.patience} epochs "
                                  f"(best {self.best_score:.4f} at epoch {self.best_epoch})")
         return False, False, ""
 

@@ -12,9 +12,15 @@ sees a module only through this contract:
 What the loop owns:
 
 * bf16 autocast on CUDA, fp32 on CPU.
-* Model selection and early stopping on validation macro-F1, with per-label
-  (or global) thresholds chosen on that same validation set — never on test data.
-  The best epoch's weights are loaded back into the module at the end.
+* The optimiser (Adam or AdamW), a per-epoch learning-rate schedule (constant, or
+  warm-up + cosine) and an optional exponential moving average of the weights
+  (``TrainConfig.optimizer``, ``lr_schedule``, ``ema_decay``).
+* Model selection and early stopping on a validation score
+  (``TrainConfig.selection``): macro-F1 with per-label (or global) thresholds
+  chosen on that same validation set, or the mean Bernoulli log-likelihood of
+  the validation occurrences — never on test data. Both are recorded every epoch.
+  The best epoch's weights (the averaged ones with ``ema_decay``) are loaded back
+  into the module at the end.
 * Data-parallel training (DDP) when launched by ``torchrun``: see
   :mod:`jsdm_hot.training.distributed`. Each global batch is split between ranks and the
   result equals single-process training up to float tolerance (with dropout 0;
@@ -42,7 +48,7 @@ import torch
 from jsdm_hot.metrics.mlc import micro_f1
 from jsdm_hot.training.batches import ArrayBatches
 from jsdm_hot.training.checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
-from jsdm_hot.training.config import TrainConfig
+from jsdm_hot.training.config import TrainConfig, lr_factor
 from jsdm_hot.training.device import autocast
 from jsdm_hot.training.distributed import context, gather_rows, shard_bounds
 from jsdm_hot.training.early_stopping import EarlyStopping
@@ -60,10 +66,14 @@ class TrainResult:
     Attributes
     ----------
     history : list of dict
-        One record per epoch: ``epoch``, ``loss`` and each named loss term
-        (training means), ``val_maf1``, ``val_micro_f1``.
+        One record per epoch: ``epoch``, ``lr``, ``loss`` and each named loss term
+        (training means), ``val_maf1``, ``val_micro_f1``, ``val_loglik`` (mean
+        Bernoulli log-likelihood per site and species).
     best_epoch : int
     best_val_maf1 : float
+        Validation maF1 of the selected epoch.
+    best_score : float
+        The selection score of the selected epoch (``val_maf1`` or ``val_loglik``).
     val_prob : ndarray of shape (n_val, n_species)
         Validation probabilities of the selected (best) model.
     stopped_early : str
@@ -73,6 +83,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = -1
     best_val_maf1: float = float("nan")
+    best_score: float = float("nan")
     val_prob: np.ndarray | None = None
     stopped_early: str = ""
 
@@ -93,8 +104,8 @@ def loss_terms(terms) -> dict[str, torch.Tensor]:
 
 def train_epoch(net: torch.nn.Module, module: torch.nn.Module, optimizer: torch.optim.Optimizer, source, epoch: int,
                 config: TrainConfig, *, device: torch.device, seed: int = 0, bf16: bool | None = None,
-                ctx=None) -> dict[str, float]:
-    """One pass over ``source``'s batches for ``epoch``: forward, loss, backward, clip, Adam step.
+                ctx=None, averaged=None) -> dict[str, float]:
+    """One pass over ``source``'s batches for ``epoch``: forward, loss, backward, clip, optimiser step.
 
     Parameters
     ----------
@@ -103,6 +114,8 @@ def train_epoch(net: torch.nn.Module, module: torch.nn.Module, optimizer: torch.
     source : batch source (``batches(epoch, seed, batch_size, ctx, device)``)
     bf16 : bool, optional
         Autocast to bfloat16; default: on CUDA only.
+    averaged : torch.optim.swa_utils.AveragedModel, optional
+        Updated with ``module``'s parameters after every step.
 
     Returns
     -------
@@ -123,6 +136,8 @@ def train_epoch(net: torch.nn.Module, module: torch.nn.Module, optimizer: torch.
         if config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
         optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(module)
         for k, v in named.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach())
         n_batches += 1
@@ -189,10 +204,39 @@ def _progress_bar_class(show: bool):
     return tqdm
 
 
-def _val_scores(y_val: np.ndarray, prob: np.ndarray, mode: str) -> tuple[float, float]:
+def validation_loglik(y_val: np.ndarray, prob: np.ndarray, eps: float = 1e-6) -> float:
+    """Mean Bernoulli log-likelihood per site and species (higher is better).
+
+    Parameters
+    ----------
+    y_val : ndarray of shape (n_sites, n_species), 0/1
+    prob : ndarray of shape (n_sites, n_species)
+        Clipped to ``[eps, 1 - eps]``.
+    """
+    p = np.clip(np.asarray(prob, dtype=np.float64), eps, 1.0 - eps)
+    y = np.asarray(y_val, dtype=bool)
+    return float(np.where(y, np.log(p), np.log1p(-p)).mean())
+
+
+def _val_scores(y_val: np.ndarray, prob: np.ndarray, mode: str) -> dict[str, float]:
     thr = select_thresholds(y_val, prob, mode=mode)
     pred = prob >= thr[None, :]
-    return float(f1_per_label(y_val, pred).mean()), micro_f1(y_val, pred)
+    return {"val_maf1": float(f1_per_label(y_val, pred).mean()), "val_micro_f1": micro_f1(y_val, pred),
+            "val_loglik": validation_loglik(y_val, prob)}
+
+
+def _optimizer(module: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return cls(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _averaged(module: torch.nn.Module, config: TrainConfig):
+    """An exponential moving average of ``module``'s parameters (buffers copied, not averaged), or None."""
+    if config.ema_decay <= 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=False)
 
 
 def train_module(
@@ -210,7 +254,7 @@ def train_module(
     resume: bool = False,
     on_epoch_end: Callable[[int, dict], None] | None = None,
 ) -> TrainResult:
-    """Train ``module`` in place and load the best (validation maF1) weights into it.
+    """Train ``module`` in place and load the best weights (by ``config.selection``) into it.
 
     Parameters
     ----------
@@ -248,14 +292,17 @@ def train_module(
     ctx = context()
     tqdm = _progress_bar_class(progress and ctx.is_main)
     source = x_train if y_train is None else ArrayBatches(x_train, y_train)
-    optimizer = torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    stopper = EarlyStopping(patience=config.patience, min_delta=config.min_delta)
+    optimizer = _optimizer(module, config)
+    averaged = _averaged(module, config)
+    key = "val_maf1" if config.selection == "maf1" else "val_loglik"
+    stopper = EarlyStopping(patience=config.patience, min_delta=config.min_delta,
+                            metric="validation maF1" if config.selection == "maf1" else "validation log-likelihood")
     history: list[dict[str, float]] = []
     best_state: dict[str, torch.Tensor] | None = None
     start_epoch = 0
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if resume and ckpt is not None and has_checkpoint(ckpt):
-        last, history, best_state = load_checkpoint(ckpt, module, optimizer, stopper)
+        last, history, best_state = load_checkpoint(ckpt, module, optimizer, stopper, averaged)
         start_epoch = last + 1
         logger.info("resumed from %s at epoch %d", ckpt, start_epoch)
 
@@ -267,34 +314,39 @@ def train_module(
     has_val = x_val is not None
     yv = np.asarray(y_val, dtype=np.uint8) if has_val else None
     v0, v1 = shard_bounds(len(yv), ctx.rank, ctx.world_size) if has_val else (0, 0)
+    # the weights that are validated, selected and returned: the average when there is one
+    evaluated = module if averaged is None else averaged.module
 
     def val_prob() -> np.ndarray | None:
-        return gather_rows(predict_proba_module(module, x_val[v0:v1], device), ctx) if has_val else None
+        return gather_rows(predict_proba_module(evaluated, x_val[v0:v1], device), ctx) if has_val else None
 
     result = TrainResult(history=history)
     bar = tqdm(range(start_epoch, config.max_epochs), desc="training", unit="epoch", disable=not (progress and ctx.is_main),
                initial=start_epoch, total=config.max_epochs)
     for epoch in bar:
-        sums = train_epoch(net, module, optimizer, source, epoch, config, device=device, seed=seed, ctx=ctx)
+        lr = config.lr * lr_factor(config, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        sums = train_epoch(net, module, optimizer, source, epoch, config, device=device, seed=seed, ctx=ctx,
+                           averaged=averaged)
         if ctx.enabled:  # rescaled terms of the ranks sum to world_size × the global batch's terms
             names = list(sums)
             t = torch.tensor([sums[k] for k in names], dtype=torch.float64)
             torch.distributed.all_reduce(t)
             sums = {k: float(v) / ctx.world_size for k, v in zip(names, t)}
         n_batches = max(sums.pop("n_batches", 0.0), 1.0)
-        record = {"epoch": epoch, **{k: v / n_batches for k, v in sums.items()}}
+        record = {"epoch": epoch, "lr": lr, **{k: v / n_batches for k, v in sums.items()}}
         stop, reason = False, ""
         if has_val:
-            maf1, mif1 = _val_scores(yv, val_prob(), config.threshold_mode)
-            record.update(val_maf1=maf1, val_micro_f1=mif1)
-            improved, stop, reason = stopper.update(maf1, epoch)
+            record.update(_val_scores(yv, val_prob(), config.threshold_mode))
+            improved, stop, reason = stopper.update(record[key], epoch)
             if improved:
-                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-            bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4f}", val_maF1=f"{maf1:.4f}",
+                best_state = {k: v.detach().clone() for k, v in evaluated.state_dict().items()}
+            bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4f}", val_maF1=f"{record['val_maf1']:.4f}",
                             best=f"{stopper.best_score:.4f}")
         history.append(record)
         if ckpt is not None and ctx.is_main:
-            save_checkpoint(ckpt, module, optimizer, stopper, epoch, history, best_state, seed)
+            save_checkpoint(ckpt, module, optimizer, stopper, epoch, history, best_state, seed, averaged)
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
         if stop:
@@ -309,8 +361,14 @@ def train_module(
     bar.close()
     if best_state is not None:
         module.load_state_dict(best_state)
+    elif averaged is not None:  # no validation: keep the averaged weights of the last epoch
+        module.load_state_dict(averaged.module.state_dict())
     result.best_epoch = stopper.best_epoch if has_val else len(history) - 1
-    result.best_val_maf1 = stopper.best_score
+    result.best_score = stopper.best_score
+    if has_val and 0 <= result.best_epoch and history:
+        best_rec = next((h for h in history if h["epoch"] == result.best_epoch), None)
+        result.best_val_maf1 = float(best_rec["val_maf1"]) if best_rec is not None else float("nan")
+    evaluated = module
     result.val_prob = val_prob()
     result.history = history
     return result

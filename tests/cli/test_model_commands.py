@@ -141,3 +141,82 @@ def test_set_and_covariate_tables_reach_the_model(workflow, tmp_path):
     res = runner.invoke(app, ["fit", str(tmp_path / "sites.csv"), "--covariates", f"{tmp_path / 'env.csv'}:site",
                               "--out", str(tmp_path / "m2"), "--epochs", "1"])
     assert res.exit_code != 0 and "join column 'site' is not in the data" in str(res.exception)
+
+
+def test_reports_hold_the_residual_correlation_ordered_by_the_fitted_tree(workflow, tmp_path):
+    from jsdm_hot import HotVAE
+    from jsdm_hot.phylo import read_tree
+
+    model = HotVAE.load(workflow / "model")
+    assert model.has_residual_association  # the CLI's HotVAE keeps the default residual factors
+    tips = [t.replace("_", " ") for t in read_tree(workflow / "ex" / "tree.nwk").tip_names]
+    expected_order = [t for t in tips if t in set(model.species_)]
+    _ok(["evaluate", workflow / "model", workflow / "ex" / "community.csv", "--draws", 5, "--report",
+         tmp_path / "rep", "--no-progress"])
+    for report in (workflow / "report", tmp_path / "rep"):  # fit --report and evaluate --report
+        corr = pd.read_csv(report / "residual_correlation.csv", index_col=0)
+        assert list(corr.index) == list(corr.columns) == expected_order
+        np.testing.assert_allclose(corr.to_numpy(), model.residual_correlation_.loc[expected_order, expected_order],
+                                   atol=1e-9)
+        assert set(pd.read_csv(report / "residual_pairs.csv")["direction"]) <= {"positive", "negative"}
+        assert (report / "residual_correlation.png").stat().st_size > 1000
+    # a model without a residual association gets the evaluation report only
+    from jsdm_hot.baselines import BinaryRelevanceLogistic
+    from jsdm_hot.data.tables import read_wide_csv
+
+    BinaryRelevanceLogistic().fit(read_wide_csv(workflow / "ex" / "community.csv")).save(tmp_path / "br")
+    _ok(["evaluate", tmp_path / "br", workflow / "ex" / "community.csv", "--draws", 5, "--report", tmp_path / "rep2",
+         "--no-progress"])
+    assert (tmp_path / "rep2" / "metrics.csv").exists() and not (tmp_path / "rep2" / "residual_correlation.csv").exists()
+
+
+def test_predict_given_a_partial_checklist(workflow, tmp_path):
+    from jsdm_hot import HotVAE, read_wide_csv
+    from jsdm_hot.data.checklists import read_partial_checklist
+
+    model = HotVAE.load(workflow / "model")
+    data = read_wide_csv(workflow / "ex" / "community.csv")
+    sp = list(model.species_)
+    checklist = pd.DataFrame({"site_id": list(data.site_ids[:20]), sp[0]: data.Y[:20, 0], sp[1]: [1.0] * 10 + [None] * 10})
+    checklist.iloc[::-1].to_csv(tmp_path / "given.csv", index=False)  # any row order; sites 21.. unknown
+    out = tmp_path / "cond.csv"
+    _ok(["predict", workflow / "model", workflow / "ex" / "community.csv", "--given", tmp_path / "given.csv",
+         "--out", out, "--seed", 3])
+    pred = pd.read_csv(out)
+    assert pred["site_id"].astype(str).tolist() == list(data.site_ids)
+    got = pred[sp].to_numpy()
+    given = read_partial_checklist(tmp_path / "given.csv", data.site_ids, sp)
+    np.testing.assert_allclose(got, model.predict_proba(data, given=given, seed=3), atol=1e-6)
+    np.testing.assert_array_equal(got[:20, 0], data.Y[:20, 0])  # recorded values are returned as recorded
+    np.testing.assert_array_equal(got[:10, 1], 1.0)
+    assert not np.allclose(got[:10, 2:], model.predict_proba(data)[:10, 2:], atol=1e-4)  # the checklist matters
+    # errors: --binary with --given; a checklist of an unknown species; a model without a residual association
+    res = runner.invoke(app, ["predict", str(workflow / "model"), str(workflow / "ex" / "community.csv"), "--given",
+                              str(tmp_path / "given.csv"), "--binary"])
+    assert res.exit_code != 0 and "leave out --binary" in str(res.exception)
+    (tmp_path / "bad.csv").write_text(f"site_id,not_a_species\n{data.site_ids[0]},1\n")
+    res = runner.invoke(app, ["predict", str(workflow / "model"), str(workflow / "ex" / "community.csv"), "--given",
+                              str(tmp_path / "bad.csv"), "--out", str(tmp_path / "x.csv")])
+    assert res.exit_code != 0 and "not species of the model: ['not_a_species']" in str(res.exception)
+    from jsdm_hot.baselines import BinaryRelevanceLogistic
+
+    BinaryRelevanceLogistic().fit(data).save(tmp_path / "br")
+    res = runner.invoke(app, ["predict", str(tmp_path / "br"), str(workflow / "ex" / "community.csv"), "--given",
+                              str(tmp_path / "given.csv"), "--out", str(tmp_path / "x.csv")])
+    assert res.exit_code != 0 and "--given needs a model with a residual association" in str(res.exception)
+
+
+def test_fit_tune_saves_the_best_trial_and_records_the_trials(workflow, tmp_path):
+    pytest.importorskip("optuna")
+    from jsdm_hot import HotVAE
+
+    res = _ok(["fit", workflow / "ex" / "community.csv", "--out", tmp_path / "tuned", "--epochs", 2, "--d-model", 16,
+               "--set", "n_heads=2", "--tune", "--tune-budget", 1e-3, "--test-frac", 0, "--no-progress"])
+    assert "tuning: 1 trials" in res.output  # the budget is spent: the defaults only
+    model = HotVAE.load(tmp_path / "tuned")
+    trials = model.metadata_["tuning"]
+    assert len(trials) == 1 and trials[0]["trial"] == 0 and trials[0]["best_epoch"] == model.best_epoch_
+    assert model.max_epochs == 2 and model.model_config_.d_model == 16
+    bad = runner.invoke(app, ["fit", str(workflow / "ex" / "community.csv"), "--out", str(tmp_path / "x"),
+                              "--tune", "--stream"])
+    assert bad.exit_code != 0 and "--tune searches in memory" in str(bad.exception)

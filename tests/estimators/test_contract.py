@@ -258,6 +258,30 @@ def test_unfitted_model_raises_not_fitted(name, split, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_residual_association_capability(fitted, split):
+    """``has_residual_association`` is a bool of the contract; models without one refuse ``given``."""
+    name, est = fitted
+    _, _, test = split
+    expected = name == "hotvae"  # the tiny HotVAE keeps the default residual_factors=4
+    assert est.has_residual_association is expected
+    assert make_model(name, tiny(name)).has_residual_association is False  # unfitted
+    given = np.full((test.n_sites, len(est.species_)), np.nan)
+    if expected:
+        assert est.residual_correlation_.shape == (len(est.species_),) * 2
+        assert est.predict_proba(test, given=given).shape == (test.n_sites, len(est.species_))
+    else:
+        with pytest.raises(InputDataError, match=f"{type(est).__name__} cannot predict given a partial checklist"):
+            est.predict_proba(test, given=given)
+
+
+def test_paper_hotvae_has_no_residual_association(split):
+    train, val, test = split
+    est = make_model("hotvae", tiny("hotvae", residual_factors=0, max_epochs=1)).fit(train, X_val=val)
+    assert est.has_residual_association is False
+    with pytest.raises(InputDataError, match="needs the residual association"):
+        est.predict_proba(test, given=np.full((test.n_sites, len(est.species_)), np.nan))
+
+
 # ---------------------------------------------------------------------- inputs
 def test_named_dataframes_are_matched_by_column_name(fitted, split):
     name, est = fitted

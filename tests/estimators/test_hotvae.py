@@ -235,3 +235,32 @@ def test_species_missing_from_the_tree_are_dropped_when_asked(split, tiny_params
     m = HotVAE(**_without(tiny_params, max_epochs=1), tree=tree, graph="phylo", tree_unmatched="drop").fit(train)
     assert m.species_ == train.species[:-1]
     assert m.predict_proba(test).shape == (test.n_sites, train.n_species - 1)
+
+
+# ---------------------------------------------------------------------- issue 18 options
+def test_ensemble_members_embeddings_and_averaging_round_trip(split, tiny_params, tmp_path):
+    """Two members with a PLE feature embedding and EMA weights: pooled draws, exact save/load."""
+    from jsdm_hot.model.embeddings import quantile_edges
+    from jsdm_hot.model.ensemble import HotVAEEnsemble
+
+    train, test = split
+    m = HotVAE(**tiny_params, n_members=2, feature_embedding="ple", embedding_size=4, ema_decay=0.5,
+               selection="loglik", optimizer="adamw", weight_decay=1e-3, random_state=2).fit(train)
+    assert isinstance(m.module_, HotVAEEnsemble) and len(m.module_) == 2 and len(m.members_best_epoch_) == 2
+    single = HotVAE(**tiny_params, feature_embedding="ple", embedding_size=4, ema_decay=0.5, selection="loglik",
+                    optimizer="adamw", weight_decay=1e-3, random_state=2).fit(train)
+    # member 0 is the single model with the same seed: the ensemble adds members, it does not change the first
+    np.testing.assert_array_equal(m.module_.members[0].decoder.readout_bias.detach().numpy(),
+                                  single.module_.decoder.readout_bias.detach().numpy())
+    # the bin edges are the quantiles of the standardised training sites (after the validation hold-out)
+    _, ti = holdout_split(train.n_sites, 0.1, 2)
+    edges = m.module_.members[1].encoder_x.embedding.edges.numpy()
+    np.testing.assert_allclose(edges, quantile_edges(m._standardise(train.X[ti]), 4), rtol=1e-6)
+    assert m.train_config_.selection == "loglik" and m.train_config_.optimizer == "adamw"
+    m.save(tmp_path / "ens")
+    back = HotVAE.load(tmp_path / "ens", device="cpu")
+    np.testing.assert_array_equal(back.predict_proba(test), m.predict_proba(test))
+    np.testing.assert_array_equal(back.sample(test, 6, seed=3), m.sample(test, 6, seed=3))
+    assert back.members_best_epoch_ == m.members_best_epoch_
+    with pytest.raises(InputDataError, match="n_members must be a positive integer"):
+        HotVAE(**tiny_params, n_members=0).fit(train)

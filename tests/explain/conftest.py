@@ -97,3 +97,15 @@ def hot_model(sim_split):
 
     return HotVAE(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=20, patience=20,
                   batch_size=64, lambda2=0.0, device="cpu", random_state=0).fit(sim_split[1])
+
+
+@pytest.fixture(scope="session")
+def residual_hot(sim_split):
+    """A tiny HOT-VAE with two residual factors, fitted with the simulation's tree (3 epochs, CPU)."""
+    from jsdm_hot import HotVAE
+
+    sim, train, _ = sim_split
+    model = HotVAE(d_model=16, n_heads=2, latent_dim=8, encoder_hidden=32, max_epochs=3, patience=3, batch_size=64,
+                   lambda2=0.0, residual_factors=2, tree=sim.newick, device="cpu", random_state=0).fit(train)
+    assert model.has_residual_association
+    return model

@@ -83,3 +83,30 @@ def test_heatmap_marks_strongest_and_greys_noise():
     assert np.isnan(im.get_array().filled(np.nan)).sum() == 4 + 6  # diagonal + the three pairs within noise
     assert "Duck A" in [t.get_text() for t in ax.get_xticklabels()]
     assert "clustering" in ax.get_title() and "3 pairs within noise" in ax.get_title()
+
+
+def test_fitted_tree_and_residual_association_files_of_a_hotvae(residual_hot, sim_split, tmp_path):
+    from jsdm_hot.explain import fitted_tree, write_residual_associations
+    from jsdm_hot.phylo import read_tree
+
+    sim = sim_split[0]
+    assert fitted_tree(residual_hot) == sim.newick  # the model's tree parameter
+    paths = write_residual_associations(residual_hot, tmp_path / "rep")
+    corr = pd.read_csv(paths["residual_correlation_csv"], index_col=0)
+    # ordered by the tree the model was fitted with: the tips' order, as names of the data
+    tips = [t.replace("_", " ") for t in read_tree(sim.newick).tip_names]
+    assert list(corr.index) == list(corr.columns) == [t for t in tips if t in set(residual_hot.species_)]
+    np.testing.assert_allclose(corr.to_numpy(), residual_hot.residual_correlation_.loc[corr.index, corr.columns], atol=1e-12)
+    pairs = pd.read_csv(paths["residual_pairs_csv"])
+    top = pairs[pairs["direction"] == "positive"].iloc[0]
+    iu = np.triu_indices(len(corr), 1)
+    assert top["value"] == pytest.approx(corr.to_numpy()[iu].max())
+    assert paths["residual_correlation_png"].read_bytes()[:4] == b"\x89PNG"
+    # a tree file that is gone: clustering; a model without a residual association: a clear error
+    gone = residual_hot.set_params(tree=str(tmp_path / "gone.nwk"))
+    try:
+        assert fitted_tree(gone) is None
+    finally:
+        residual_hot.set_params(tree=sim.newick)
+    with pytest.raises(InputDataError, match="has no residual association"):
+        write_residual_associations(type("M", (), {"has_residual_association": False})(), tmp_path)

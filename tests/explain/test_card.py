@@ -4,6 +4,7 @@ sources, the extrapolation share of map cells, and a variance-partition section 
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from jsdm_hot.explain import build_card, write_model_card
@@ -84,3 +85,18 @@ def test_card_with_a_residual_component(stand_in, sim_split):
     cov = lam @ lam.T + np.eye(L)
     np.testing.assert_allclose(corr, cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov))))
     assert any("ranges are unknown" in n for n in card.notes) and card.facts["extrapolation"] == {}
+
+
+def test_card_of_a_hotvae_with_residual_factors(residual_hot, sim_split, tmp_path):
+    """The card reads HotVAE's real residual correlation and loadings (associations and variance partition)."""
+    sim, train, test = sim_split
+    paths = write_model_card(residual_hot, test, tmp_path, train=train, n_draws=10, n_repeats=1, n_points=4,
+                             n_curves=1, max_curve_sites=40, max_draw_sites=10, max_sites=100)
+    text = paths["card"].read_text(encoding="utf-8")
+    assert "Source: residual correlation (model.residual_correlation_" in text
+    assert "Mean shares over species: environment" in text and "Not available" not in text
+    assoc = pd.read_csv(paths["table_associations"], index_col=0)
+    np.testing.assert_allclose(assoc.to_numpy(), residual_hot.residual_correlation_.to_numpy(), atol=1e-12)
+    vp = pd.read_csv(paths["table_variance_partition"])
+    np.testing.assert_allclose(vp["associations"], (residual_hot.residual_loadings_.to_numpy() ** 2).sum(1), rtol=1e-6)
+    assert paths["fig_associations"].stat().st_size > 1000 and paths["fig_variance_partition"].stat().st_size > 1000

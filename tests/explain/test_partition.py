@@ -57,10 +57,11 @@ def test_variance_partition_from_loadings_logit():
     lam = np.array([[1.0], [0.0], [2.0]])
     vp = variance_partition(StandInWithResidual(P, residual_loadings_=lam), X, labels={"sp0": "First"})
     assert vp.attrs["available"] and vp.attrs["source"] == "residual_loadings_" and vp.attrs["link"] == "logit"
-    scale = np.sqrt((lam ** 2).sum(1) + 1.0)
+    scale = np.sqrt(1.0 + np.pi / 8 * (lam ** 2).sum(1))  # the logistic-normal scale (HotVAE's c_l)
     env = (logit(P) * scale).var(0)
     np.testing.assert_allclose(vp["environment"], env)
     np.testing.assert_allclose(vp["associations"], [1.0, 0.0, 4.0])
+    np.testing.assert_allclose(vp["unshared"], np.pi ** 2 / 3)  # variance of the standard logistic
     assert vp["label"].tolist() == ["First", "sp1", "sp2"]
     assert vp.loc[1, "share_environment"] == 0.0 or np.isnan(vp.loc[1, "share_environment"])  # constant p, no assoc.
 
@@ -96,3 +97,27 @@ def test_a_raising_property_counts_as_absent():
             raise RuntimeError("not fitted")
 
     assert association_component(Unfitted(P)) is None
+
+
+def test_variance_partition_of_a_fitted_hotvae(residual_hot, sim_split):
+    """HotVAE's real loadings: associations |λ_l|², environment var(c_l · logit p̂) with HotVAE's own c_l."""
+    from jsdm_hot.model.residual import logit_scale
+
+    test = sim_split[2]
+    vp = variance_partition(residual_hot, test)
+    lam = residual_hot.residual_loadings_.to_numpy()
+    assert vp.attrs["available"] and vp.attrs["source"] == "residual_loadings_" and lam.shape == (12, 2)
+    np.testing.assert_allclose(vp["associations"], (lam ** 2).sum(1), rtol=1e-10)
+    import torch
+
+    c = logit_scale(torch.tensor(lam)).numpy()
+    p = np.clip(residual_hot.predict_proba(test).astype(np.float64), 1e-6, 1 - 1e-6)
+    np.testing.assert_allclose(vp["environment"], (logit(p) * c).var(0), rtol=1e-5)
+    assert vp["species"].tolist() == list(residual_hot.species_)
+    # the paper's model (residual_factors=0) says why there is nothing to split
+    import copy
+
+    paper = copy.copy(residual_hot)
+    paper.model_config_ = type(residual_hot.model_config_)(**{**residual_hot.model_config_.to_dict(), "residual_factors": 0})
+    vp0 = variance_partition(paper, test)
+    assert vp0.empty and "fitted with residual_factors=0" in vp0.attrs["reason"]

@@ -592,11 +592,14 @@ def e_model_06(tmp_path, request):
     model, data, ckpt = request.getfixturevalue("fitted_ckpt")
     copy = tmp_path / "ckpt"
     shutil.copytree(ckpt, copy)
-    state = json.loads((copy / "checkpoint.json").read_text())
-    state["epoch"] = 0 if state["epoch"] else 1
-    (copy / "checkpoint.json").write_text(json.dumps(state))
+    blob = bytearray((copy / "checkpoint.safetensors").read_bytes())
+    blob[len(blob) // 2] ^= 0xFF  # a damaged checkpoint file (e.g. a disk error)
+    (copy / "checkpoint.safetensors").write_bytes(bytes(blob))
     est = HotVAE(**{**model.get_params(), "checkpoint_dir": copy})
-    _raises(ModelFileError, f"checkpoint in {copy} cannot be resumed (weights and state are from different epochs)", est.fit, data, resume=True)
+    err = _raises(ModelFileError, f"checkpoint in {copy} cannot be resumed", est.fit, data, resume=True)
+    assert "delete it or fit without resume" in str(err)
+    other = HotVAE(**{**model.get_params(), "d_model": 2 * model.model_config_.d_model, "checkpoint_dir": ckpt})
+    _raises(ModelFileError, f"checkpoint in {ckpt} cannot be resumed", other.fit, data, resume=True)
 
 
 def e_model_07(tmp_path, request):
@@ -729,7 +732,7 @@ def test_unfitted_predictions_raise_not_fitted(method):
     _raises(NotFittedError, "not fitted yet", getattr(HotVAE(), method), np.zeros((2, 3)))
 
 
-@pytest.mark.parametrize("case", ["truncated_json", "other_config", "other_species"])
+@pytest.mark.parametrize("case", ["truncated_file", "other_config", "other_species"])
 def test_foreign_or_corrupt_checkpoint_is_a_clean_error(case, tmp_path, fitted_ckpt):
     import shutil
 
@@ -740,9 +743,9 @@ def test_foreign_or_corrupt_checkpoint_is_a_clean_error(case, tmp_path, fitted_c
     copy = tmp_path / "ckpt"
     shutil.copytree(ckpt, copy)
     params = {**model.get_params(), "checkpoint_dir": copy}
-    if case == "truncated_json":
-        text = (copy / "checkpoint.json").read_text()
-        (copy / "checkpoint.json").write_text(text[: len(text) // 2])
+    if case == "truncated_file":
+        blob = (copy / "checkpoint.safetensors").read_bytes()
+        (copy / "checkpoint.safetensors").write_bytes(blob[: len(blob) // 2])
     elif case == "other_config":
         params["d_model"] = 32
     else:

@@ -71,7 +71,7 @@ def test_best_validation_epoch_is_selected_and_its_weights_restored():
     module, result, states = _fit(x[:200], y[:200], x[200:], y[200:], config)
     assert isinstance(result, TrainResult) and not hasattr(result, "thresholds")
     assert [h["epoch"] for h in result.history] == list(range(8)) and result.stopped_early == ""
-    assert set(result.history[0]) == {"epoch", "loss", "bce", "l2", "val_maf1", "val_micro_f1"}
+    assert set(result.history[0]) == {"epoch", "lr", "loss", "bce", "l2", "val_maf1", "val_micro_f1", "val_loglik"}
     scores = [h["val_maf1"] for h in result.history]
     assert result.best_epoch == int(np.argmax(scores)) and result.best_val_maf1 == max(scores)
     for k, v in module.state_dict().items():
