@@ -234,3 +234,24 @@ def test_sample_site_pairs_dense_regime_has_distinct_sites():
         assert pr.shape == (10, 2)
         assert np.all(pr[:, 0] < pr[:, 1])
         assert len({tuple(r) for r in pr.tolist()}) == 10
+
+
+def test_interval_coverage_uses_the_level():
+    # draws 0, 2, 2, 2, 4 and observed 1: the 50 % interval [2, 2] misses it, the 90 % one [0.4, 3.6] holds it
+    counts = np.array([[0], [2], [2], [2], [4]])
+    assert richness_metrics_from_counts([1], counts)["coverage"] == 0.0
+    m = richness_metrics_from_counts([1], counts, level=0.9)
+    assert m["coverage"] == 1.0
+    assert m["calibration"] == pytest.approx(0.1)
+
+
+def test_richness_counts_messages():
+    with pytest.raises(InputDataError, match=r"\(n_draws >= 1, 3\) to match observed richness of shape \(3,\)"):
+        richness_metrics_from_counts(np.ones(3), np.ones((2, 4)))
+    with pytest.raises(InputDataError, match=r"\(n_draws >= 1, \?\) to match observed richness of shape \(\)"):
+        richness_metrics_from_counts(3.0, np.ones((2, 1)))  # a scalar is not a richness vector
+
+
+def test_rng_error_names_the_type():
+    with pytest.raises(InputDataError, match="an int seed, got str$"):
+        sample_site_pairs(10, 3, "seed")

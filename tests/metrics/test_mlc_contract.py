@@ -10,8 +10,17 @@ import pytest
 from sklearn import metrics as skm
 
 from jsdm_hot.errors import InputDataError
-from jsdm_hot.metrics.beta import beta_components
-from jsdm_hot.metrics.mlc import binarize, eb_f1, hamming_accuracy, macro_f1, median_auc, mlc_report, per_species_auc
+from jsdm_hot.metrics.beta import _as_binary, beta_components
+from jsdm_hot.metrics.mlc import (
+    binarize,
+    eb_f1,
+    hamming_accuracy,
+    macro_f1,
+    median_auc,
+    micro_f1,
+    mlc_report,
+    per_species_auc,
+)
 
 
 def test_eb_f1_degenerate_shapes():
@@ -80,7 +89,7 @@ def test_error_messages_name_the_position():
     s[1, 0] = np.nan
     with pytest.raises(InputDataError, match=r"y_score has non-finite value nan at site \(row\) 1, species \(column\) 0"):
         per_species_auc(np.eye(2), s)
-    with pytest.raises(InputDataError, match=r"^y_true has value 2 at site \(row\) 0"):
+    with pytest.raises(InputDataError, match=r"^y_true has value 2 at site \(row\) 0, species \(column\) 0; expected 0/1$"):
         per_species_auc([[2, 0], [0, 1]], np.full((2, 2), 0.5))
 
 
@@ -105,3 +114,31 @@ def test_beta_components_errors():
         beta_components([1, 2], [1, 0])
     with pytest.raises(InputDataError, match=r"^y has value 2 at index \(0,\); community vectors must be 0/1$"):
         beta_components([1, 0], [2, 0])
+
+
+def test_micro_f1_default_zero_division_and_one_cell():
+    assert micro_f1(np.zeros((2, 2)), np.zeros((2, 2))) == 0.0  # nothing anywhere: zero_division=0 by default
+    # one observed cell, never predicted: 2 tp / (2 tp + fp + fn) = 0 / 1, not the zero_division value
+    y, p = np.array([[1, 0]]), np.zeros((1, 2))
+    assert micro_f1(y, p, zero_division=1.0) == 0.0 == skm.f1_score(y, p, average="micro", zero_division=1)
+
+
+def test_pair_errors_name_the_argument():
+    with pytest.raises(InputDataError, match=r"^y_true has value 2 at site \(row\) 0, species \(column\) 0; expected 0/1$"):
+        eb_f1([[2]], [[1]])
+    with pytest.raises(InputDataError, match=r"^y_pred has value 2 at site \(row\) 0, species \(column\) 0; expected 0/1$"):
+        eb_f1([[1]], [[2]])
+
+
+def test_as_binary_checks_floats_exactly_and_views_bytes():
+    with pytest.raises(InputDataError, match="x has value 0.5"):
+        beta_components([0.5, 1.0], [1, 0])
+    # 2-byte integers are converted, not viewed (a bool view would double the length)
+    a, b, c = beta_components(np.array([1, 1, 0], np.int16), np.array([1, 0, 1], np.int16))
+    assert (int(a), int(b), int(c)) == (1, 1, 1)
+    u8 = np.array([[1, 0, 1]], dtype=np.uint8)
+    out = _as_binary(u8, "x")
+    assert out.dtype == bool and np.shares_memory(out, u8)  # no copy of large uint8 draw stacks
+    np.testing.assert_array_equal(out, [[True, False, True]])
+    with pytest.raises(InputDataError, match="^x has value 2 at index"):
+        _as_binary(np.array([1, 2], np.int64), "x")

@@ -8,6 +8,7 @@ import pytest
 from jsdm_hot.errors import InputDataError
 from jsdm_hot.metrics.posterior_summary import (
     RichnessSummary,
+    central_interval,
     interval_coverage,
     pit_coverage,
     richness_from_draws,
@@ -110,3 +111,19 @@ def test_draws_messages():
         richness_from_draws(np.zeros((0, 2, 2)))
     with pytest.raises(InputDataError, match="; posterior draws must be 0/1$"):
         richness_from_draws(np.full((1, 1, 2), 2))
+
+
+def test_central_interval_default_level_and_bounds():
+    samples = np.arange(5.0)[:, None]  # 0..4
+    lo, hi = central_interval(samples)
+    assert (lo.item(), hi.item()) == (1.0, 3.0)  # level 0.5
+    for level in (0.0, 1.0):
+        with pytest.raises(InputDataError, match=r"interval level must be in \(0, 1\)"):
+            central_interval(samples, level)
+
+
+def test_interval_coverage_passes_the_method_on():
+    samples = np.array([[0.0], [1.0], [2.0], [3.0]])
+    # linear: [0.75, 2.25] misses 0.5; "lower": [0, 2] holds it
+    assert interval_coverage([0.5], samples).tolist() == [False]
+    assert interval_coverage([0.5], samples, method="lower").tolist() == [True]
