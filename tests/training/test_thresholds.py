@@ -45,15 +45,16 @@ PROB = np.array([[0.9, 0.2], [0.4, 0.6], [0.6, 0.3], [0.1, 0.5]])
 
 
 def test_global_threshold_maximises_mean_f1_on_the_given_grid():
-    # grid .25 / .5 / .85; species F1 at each:
-    #   .25: sp0 predicts sites 0,1,2 -> 2*2/(2+3) = .8; sp1 predicts 1,2,3 -> 2*2/(2+3) = .8; mean .8
+    # grid .85 / .5 / .25 (the best value last, so taking the first grid value fails); species F1 at each:
+    #   .85: sp0 predicts site 0 -> 2/3; sp1 none -> 0; mean 1/3
     #   .5:  sp0 sites 0,2 -> 1.0; sp1 sites 1,3 -> 2*1/(2+2) = .5; mean .75
-    #   .85: sp0 site 0 -> 2/3; sp1 none -> 0; mean 1/3
-    g = select_thresholds(YT, PROB, mode="global", grid=[0.25, 0.5, 0.85])
+    #   .25: sp0 predicts sites 0,1,2 -> 2*2/(2+3) = .8; sp1 predicts 1,2,3 -> 2*2/(2+3) = .8; mean .8
+    grid = [0.85, 0.5, 0.25]
+    g = select_thresholds(YT, PROB, mode="global", grid=grid)
     np.testing.assert_array_equal(g, [0.25, 0.25])
     assert g.dtype == np.float64
     # per label on the same grid: species 0 best at .5 (F1 1), species 1 at .25 (.8)
-    np.testing.assert_array_equal(select_thresholds(YT, PROB, grid=[0.25, 0.5, 0.85]), [0.5, 0.25])
+    np.testing.assert_array_equal(select_thresholds(YT, PROB, grid=grid), [0.5, 0.25])
 
 
 def test_apply_thresholds_is_inclusive_uint8():
