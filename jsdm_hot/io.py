@@ -180,7 +180,11 @@ def save_model_dir(
         "tensors": {k: list(a.shape) for k, a in arrays.items()},
         "config": dict(config),
     }
-    text = json.dumps(meta, indent=2, sort_keys=False, default=_json_default)
+    try:
+        text = json.dumps(meta, indent=2, sort_keys=False, default=_json_default)
+    except (TypeError, ValueError) as exc:  # before anything is written: nothing half-written
+        raise InputDataError(f"{path}: the model's settings cannot be saved as JSON ({exc}); keep parameters to "
+                             "numbers, strings, booleans, lists, paths or None") from exc
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:

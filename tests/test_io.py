@@ -157,7 +157,7 @@ def test_config_numpy_values_and_paths_become_json(tmp_path):
     config = {"alpha": np.float32(0.5), "n": np.int64(3), "w": np.arange(3), "data": Path("data") / "x.csv"}
     _, back = load_model_dir(save_model_dir(tmp_path / "m", {}, config, class_name="T"))
     assert back == {"alpha": 0.5, "n": 3, "w": [0, 1, 2], "data": str(Path("data") / "x.csv")}
-    with pytest.raises(TypeError, match="not JSON serialisable: object"):
+    with pytest.raises(InputDataError, match=r"other: the model's settings cannot be saved as JSON \(not JSON serialisable: object\)"):
         save_model_dir(tmp_path / "other", {}, {"bad": object()}, class_name="T")
     assert not (tmp_path / "other").exists()
 
