@@ -221,7 +221,7 @@ def plot_importance_matrix(
     order_s = wide.max(axis=1).sort_values(ascending=False).index[:max_species]
     wide = wide.loc[order_s, order_c]
     n_env = int((kinds[order_c] == "environment").sum())
-    fig = _figure((2.5 + 0.35 * wide.shape[1], 1.8 + 0.24 * wide.shape[0]))
+    fig = _figure((max(5.5, 2.5 + 0.35 * wide.shape[1]), 1.8 + 0.24 * wide.shape[0]))  # wide enough for the title
     ax = fig.subplots()
     im = ax.imshow(np.clip(wide.to_numpy(), 0, None), cmap=SEQUENTIAL_CMAP, aspect="auto", interpolation="nearest")
     ax.set_xticks(range(wide.shape[1]), [display(c, covariate_labels) + (" [effort]" if kinds[c] == "effort" else "")
@@ -231,8 +231,10 @@ def plot_importance_matrix(
         ax.axvline(n_env - 0.5, color="white", lw=3)
     fig.colorbar(im, ax=ax, shrink=0.6, label={"auc": "drop in AUC", "log_likelihood": "drop in log-likelihood"}
                  .get(metric, metric) + " (negative shown as 0)")
-    ax.set_title("Which covariates drive each species (permutation importance on held-out sites)\n"
-                 "environmental covariates left, effort covariates right of the white line", fontsize=10)
+    title = "Which covariates drive each species\n(permutation importance on held-out sites)"
+    if 0 < n_env < wide.shape[1]:
+        title += "\nenvironment left, effort right of the white line"
+    ax.set_title(title, fontsize=10)
     return fig
 
 
