@@ -9,8 +9,8 @@ independently from its marginal probability is the mistake this avoids). Two mod
   mean of z (or ``n_latent`` times), then each draw adds its own residual ``Λ e``,
   ``e ~ N(0, I_K)``, and draws Bernoullis. The joint part is the fitted residual
   association, and a draw costs a small matrix product instead of a decoder pass
-  (153× the latent mode's site-draws/s at d 200, 100 species;
-  ``benchmarks/results/residual_recovery.md``).
+  (85–88× the latent mode's site-draws/s at d 200, 100 species, idle CPU;
+  ``benchmarks/results/posterior_speed.md``).
 * :func:`latent_draws` (the paper's): one ``z ~ q(z | x)`` per draw and site, decoded,
   ``y_l ~ Bernoulli(sigmoid(decoder(z))_l)``. A fitted decoder barely reacts to z noise,
   so these draws are in effect independent given x.
@@ -19,13 +19,16 @@ independently from its marginal probability is the mistake this avoids). Two mod
 sampling), for predictions given what was recorded.
 
 The estimator (:meth:`jsdm_hot.estimators.base.JsdmEstimator.iter_samples`)
-cuts the sites into chunks and calls :func:`latent_draws` per chunk with a seed
+cuts the sites into chunks and calls the draw mode's function per chunk with a seed
 derived from ``(seed, chunk index)``, so 100 draws × 10^6 sites × 100 species
 never sit in memory at once and results are reproducible for a given ``seed``
 and chunk size (on CPU bit for bit).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -38,6 +41,27 @@ def torch_generator(device: torch.device, seed: int) -> torch.Generator:
     g = torch.Generator(device=device)
     g.manual_seed(int(seed))
     return g
+
+
+@contextmanager
+def _chunk_in_eval(module: torch.nn.Module, x: np.ndarray, device: torch.device | str,
+                   seed: int) -> Iterator[tuple[torch.Tensor, torch.Generator, torch.device]]:
+    """``module`` in eval mode (its mode restored after) with the chunk's covariates and generator on ``device``.
+
+    Yields ``(xb, generator, device)``, ``xb`` the float32 tensor of shape (n_chunk_sites, n_features).
+    """
+    device = torch.device(device)
+    was_training = module.training
+    module.eval()
+    try:
+        yield torch.as_tensor(np.asarray(x, dtype=np.float32), device=device), torch_generator(device, seed), device
+    finally:
+        module.train(was_training)
+
+
+def _bernoulli(p: torch.Tensor, g: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``(y ~ Bernoulli(p) as uint8, p)`` as numpy arrays of ``p``'s shape."""
+    return torch.bernoulli(p, generator=g).to(torch.uint8).cpu().numpy(), p.cpu().numpy()
 
 
 @torch.inference_mode()
@@ -66,21 +90,11 @@ def latent_draws(module: torch.nn.Module, x: np.ndarray, n_draws: int, *, seed: 
     prob : ndarray of shape (n_draws, n_chunk_sites, n_species), float32
         ``sigmoid(decoder(z))`` of each draw.
     """
-    device = torch.device(device)
-    was_training = module.training
-    module.eval()
-    try:
-        g = torch_generator(device, seed)
-        xb = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
+    with _chunk_in_eval(module, x, device, seed) as (xb, g, _):
         c = xb.shape[0]
         # (n_draws * c, n_features): draw-major so reshape gives (n_draws, c, L)
-        logits = module.sample_logits(xb.repeat(n_draws, 1), generator=g).float()
-        p = torch.sigmoid(logits)
-        y = torch.bernoulli(p, generator=g).to(torch.uint8)
-        L = y.shape[-1]
-        return y.reshape(n_draws, c, L).cpu().numpy(), p.reshape(n_draws, c, L).cpu().numpy()
-    finally:
-        module.train(was_training)
+        p = torch.sigmoid(module.sample_logits(xb.repeat(n_draws, 1), generator=g).float())
+        return _bernoulli(p.reshape(n_draws, c, p.shape[-1]), g)
 
 
 @torch.inference_mode()
@@ -107,17 +121,9 @@ def residual_draws(module: torch.nn.Module, x: np.ndarray, n_draws: int, *, seed
     draws : ndarray of shape (n_draws, n_chunk_sites, n_species), uint8
     prob : ndarray of shape (n_draws, n_chunk_sites, n_species), float32
     """
-    device = torch.device(device)
-    was_training = module.training
-    module.eval()
-    try:
-        g = torch_generator(device, seed)
-        xb = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
-        p = torch.sigmoid(module.residual_draw_logits(xb, int(n_draws), generator=g, n_latent=int(n_latent)))
-        y = torch.bernoulli(p, generator=g).to(torch.uint8)
-        return y.cpu().numpy(), p.cpu().numpy()
-    finally:
-        module.train(was_training)
+    with _chunk_in_eval(module, x, device, seed) as (xb, g, _):
+        return _bernoulli(torch.sigmoid(module.residual_draw_logits(xb, int(n_draws), generator=g,
+                                                                    n_latent=int(n_latent))), g)
 
 
 def given_matrix(given, species) -> np.ndarray:
@@ -183,15 +189,8 @@ def conditional(module: torch.nn.Module, x: np.ndarray, given: np.ndarray, *, n_
         surprising for the model and the estimate is noisy).
     draws : ndarray of shape (n_draws, n_chunk_sites, n_species), uint8, or None
     """
-    device = torch.device(device)
-    was_training = module.training
-    module.eval()
-    try:
-        gen = torch_generator(device, seed)
-        xb = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
+    with _chunk_in_eval(module, x, device, seed) as (xb, gen, device):
         gb = torch.as_tensor(np.asarray(given, dtype=np.float32), device=device)
         p, ess = module.conditional_proba(xb, gb, int(n_mc), gen)
         draws = module.conditional_draws(xb, gb, int(n_draws), int(n_mc), gen).cpu().numpy() if n_draws else None
         return p.cpu().numpy(), ess.cpu().numpy(), draws
-    finally:
-        module.train(was_training)
