@@ -24,12 +24,7 @@ from jsdm_hot.metrics.ecology import (
     sample_site_pairs,
 )
 
-Y_OCC = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
-P_OCC = np.array([[0.9, 0.2], [0.4, 0.6], [0.8, 0.5], [0.1, 0.5]])
-
-Y_RICH = np.array([[1, 1, 0], [0, 0, 0], [1, 1, 1]])  # observed richness 2, 0, 3
-COUNTS = np.array([[1, 0, 1], [2, 0, 1], [2, 1, 1], [3, 1, 2]])  # 4 draws x 3 sites
-D_RICH = (np.arange(3)[None, None, :] < COUNTS[:, :, None]).astype(np.uint8)
+from .test_ecology import COUNTS, D_RICH, P_OCC, Y_OCC, Y_RICH  # the hand-checked cases of the main tests
 
 
 def _random_case(seed: int = 3, n_sites: int = 50, n_species: int = 6, n_draws: int = 20):

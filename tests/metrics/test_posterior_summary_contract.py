@@ -17,15 +17,8 @@ from jsdm_hot.metrics.posterior_summary import (
     summarise_richness_chunks,
 )
 
-DRAWS = np.array(
-    [
-        [[1, 0, 0], [1, 1, 1]],
-        [[1, 1, 0], [0, 0, 0]],
-        [[0, 0, 0], [1, 1, 0]],
-        [[1, 1, 1], [1, 1, 1]],
-    ],
-    dtype=np.uint8,
-)
+from .test_posterior_summary import DRAWS  # 4 draws x 2 sites x 3 species
+
 # richness: site 0 [1, 2, 0, 3] (sorted 0 1 2 3), site 1 [3, 0, 2, 3] (sorted 0 2 3 3)
 COUNTS = np.array([[1, 3], [2, 0], [0, 2], [3, 3]])
 
