@@ -165,15 +165,6 @@ def done_keys(csv_path: Path) -> set[tuple[str, str, int]]:
         return {(r["dataset"], r["variant"], int(r["seed"])) for r in csv.DictReader(fh)}
 
 
-def append(csv_path: Path, rec: dict[str, Any]) -> None:
-    new = not csv_path.exists()
-    with csv_path.open("a", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        if new:
-            w.writeheader()
-        w.writerow(rec)
-
-
 def render(csv_path: Path, reference: str = "base", metrics=("maF1", "median_auc", "richness_rmse",
                                                                 "beta_sor_disc", "val_loglik", "fit_seconds")) -> str:
     """Markdown: per data set, each variant's mean paired difference to ``reference`` (and the reference's means)."""
@@ -207,6 +198,8 @@ def render(csv_path: Path, reference: str = "base", metrics=("maF1", "median_auc
 
 
 def main(argv: list[str] | None = None) -> None:
+    from accuracy import append_csv  # the one CSV appender of the benchmark scripts
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", nargs="+", default=["tarentaise", "roccupy-small", "yeast"], choices=DATASETS)
     ap.add_argument("--variants", nargs="+", default=["base"],
@@ -239,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
                 split = split or load(ds, seed)
                 is_hot = resolve(v)[0] == "hotvae"
                 rec = run(ds, v, seed, split, extra if is_hot else None)
-                append(args.csv, rec)
+                append_csv(args.csv, rec, CSV_FIELDS)
                 print(f"[{ds} s{seed}] {v}: maF1 {rec['maF1']:.4f} AUC {rec['median_auc']:.4f} "
                       f"rRMSE {rec['richness_rmse']:.3f} bSOR {rec['beta_sor_disc']:.3f} "
                       f"vLL {rec['val_loglik']:.4f} ({rec['fit_seconds']:.0f} s, {rec['n_epochs']} ep)", flush=True)

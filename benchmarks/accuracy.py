@@ -207,11 +207,11 @@ CSV_FIELDS = ["dataset", "phase", "model", "config", "params", "seed", "val_maF1
               "fit_seconds", "best_epoch", "n_train", "n_val", "n_test", "finished_utc"]
 
 
-def append_csv(path: Path, row: dict[str, Any]) -> None:
-    """Append one run to the CSV (header written when the file is new)."""
+def append_csv(path: Path, row: dict[str, Any], fields: list[str] = CSV_FIELDS) -> None:
+    """Append one run to the CSV of columns ``fields`` (header written when the file is new)."""
     new = not path.exists()
     with path.open("a", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         if new:
             w.writeheader()
         w.writerow(row)
