@@ -21,6 +21,16 @@ def sim_split():
     return data.subset(idx[:180]), data.subset(idx[180:240]), data.subset(idx[240:])
 
 
+@pytest.fixture(scope="module")
+def split():
+    """Simulated community (360 sites, 10 species), random 220 / 70 / 70 split (site order is spatial)."""
+    from jsdm_hot.data.simulate import simulate_community
+
+    data = simulate_community(n_sites=360, n_species=10, n_interactions=2, seed=3).data
+    idx = np.random.default_rng(0).permutation(data.n_sites)
+    return data.subset(idx[:220]), data.subset(idx[220:290]), data.subset(idx[290:])
+
+
 @pytest.fixture(scope="session")
 def tarentaise_split():
     """The tarentaise birds (376 sites x 98 species), 60/20/20 random split, seed 0."""

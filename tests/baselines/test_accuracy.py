@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from jsdm_hot.baselines import BASELINES
-from jsdm_hot.data.simulate import simulate_community
 from jsdm_hot.metrics.mlc import median_auc
 
 # small settings so each neural fit takes a few seconds on one CPU thread
@@ -24,13 +23,6 @@ FAST = {
     "lamp": {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_epochs": 40, "patience": 40, "lr": 3e-3},
     "c2ae": {"max_epochs": 60, "patience": 60, "lr": 3e-3},
 }
-
-
-@pytest.fixture(scope="module")
-def split():
-    data = simulate_community(n_sites=360, n_species=10, n_interactions=2, seed=3).data
-    idx = np.random.default_rng(0).permutation(data.n_sites)  # random split (site order is spatial)
-    return data.subset(idx[:220]), data.subset(idx[220:290]), data.subset(idx[290:])
 
 
 @pytest.mark.parametrize("name", sorted(BASELINES))

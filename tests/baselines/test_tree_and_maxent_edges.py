@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from jsdm_hot.baselines import BASELINES
-from jsdm_hot.data.simulate import simulate_community
 
 FAST = {
     "logistic": {},
@@ -19,13 +18,6 @@ FAST = {
 }
 #: optional libraries (extra ``baselines``) a baseline needs to fit
 REQUIRES = {"gbm": "lightgbm", "maxent": "elapid"}
-
-
-@pytest.fixture(scope="module")
-def split():
-    data = simulate_community(n_sites=360, n_species=10, n_interactions=2, seed=3).data
-    idx = np.random.default_rng(0).permutation(data.n_sites)  # random split (site order is spatial)
-    return data.subset(idx[:220]), data.subset(idx[220:290]), data.subset(idx[290:])
 
 
 @pytest.mark.parametrize("name", sorted(FAST))
