@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from jsdm_hot.errors import InputDataError, ModelFileError
-from jsdm_hot.estimators.auto import CPU_D_MODEL, SPARSE_RICHNESS
+from jsdm_hot.estimators.auto import CPU_D_MODEL, SPARSE_RICHNESS, resolve_model_values
 from jsdm_hot.estimators.base import JsdmEstimator
 from jsdm_hot.estimators.inputs import FitData
 from jsdm_hot.graph import LabelGraph
@@ -252,8 +252,6 @@ class HotVAE(JsdmEstimator):
 
     def _model_config(self, richness: float, device: torch.device) -> ModelConfig:
         """The network settings with ``"auto"`` resolved from the mean training richness and the device."""
-        from jsdm_hot.estimators.auto import resolve_model_values
-
         values = resolve_model_values({k: getattr(self, k) for k in _MODEL_FIELDS}, richness=richness, device=device)
         return ModelConfig(**values)
 
