@@ -24,7 +24,7 @@ def card_dir(tmp_path_factory, br_model, sim_split):
     return out, paths
 
 
-def test_card_files(card_dir):
+def test_card_files(card_dir, br_model):
     out, paths = card_dir
     text = (out / "model_card.md").read_text(encoding="utf-8")
     for s in SECTIONS:
@@ -41,6 +41,8 @@ def test_card_files(card_dir):
     assert paths["card"] == out / "model_card.md"
     assert "First species" in text and "temp (sd units)" in text
     assert "Not available: BinaryRelevanceLogistic has no residual association component" in text
+    # the training time is the estimator's own fit_seconds_
+    assert f"- Training time: fit {br_model.fit_seconds_:.1f} s (wall clock" in text
 
 
 def test_card_numbers_match_sources(card_dir, br_model, sim_split):
